@@ -1,0 +1,1 @@
+"""Benchmarks behind `riskflow bench`; results are recorded in docs/performance.md."""

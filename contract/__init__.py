@@ -1,0 +1,1 @@
+"""The event contract: message types, validation and JSON Schemas (data in)."""

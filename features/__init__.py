@@ -1,0 +1,1 @@
+"""Per-account features computed from the account's history and the event."""

@@ -1,0 +1,80 @@
+"""Every feature the flow computes, with its type and meaning.
+
+This catalogue is the interface between feature extraction and the rules: a
+rule condition may only name features listed here, so a typo in a ruleset is
+rejected when it loads rather than silently never firing. Each feature always
+has a value (no `None`), so conditions never fail on a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["FEATURES", "NO_LOGIN_MINUTES", "Features", "defaults"]
+
+Features = dict[str, float | int | bool | str]
+
+NO_LOGIN_MINUTES: Final = 1e9
+"""`minutes_since_login` when the account has no successful login on record."""
+
+# name -> (type, description)
+FEATURES: Final[dict[str, tuple[type, str]]] = {
+    # the event itself
+    "event_type": (str, "payment or login"),
+    "channel": (str, "branch | online | mobile | phone | atm | pos | self_service"),
+    "txn_type": (str, "transfer | card | bill | withdrawal | deposit; '' for logins"),
+    "amount": (float, "payment amount; 0 for logins"),
+    "auth_method": (str, "authentication method of the event"),
+    "login_success": (bool, "the login succeeded; False for payments"),
+    "hour": (int, "hour of day in the event's own time zone"),
+    "is_night": (bool, "hour is between 00:00 and 05:59 local time"),
+    "has_payee": (bool, "the payment names a payee account"),
+    # exact sliding windows over the account's payments, this event included
+    "pay_count_5m": (int, "payments in the last 5 minutes"),
+    "pay_count_1h": (int, "payments in the last hour"),
+    "pay_count_24h": (int, "payments in the last 24 hours"),
+    "pay_sum_5m": (float, "amount paid in the last 5 minutes"),
+    "pay_sum_1h": (float, "amount paid in the last hour"),
+    "pay_sum_24h": (float, "amount paid in the last 24 hours"),
+    "small_card_count_5m": (int, "card payments at or under the small-amount limit, last 5 min"),
+    # distinct counterparties in 24 hours, this event included
+    "distinct_payees_24h": (int, "distinct payee accounts paid in 24 hours"),
+    "distinct_devices_24h": (int, "distinct devices used (payments and logins) in 24 hours"),
+    "distinct_ips_24h": (int, "distinct IPs used (payments and logins) in 24 hours"),
+    # first sightings
+    "is_new_payee": (bool, "first payment from this account to this payee"),
+    "is_new_device": (bool, "first time this account is seen on this device"),
+    "is_new_ip": (bool, "first time this account is seen from this IP"),
+    # amount and time against the account's own profile (history before the event)
+    "payment_history_count": (int, "payments in the account's profile before this one"),
+    "amount_zscore": (float, "(amount - mean) / std of past amounts; 0 with under 5 payments"),
+    "amount_ratio_to_max": (float, "amount / largest past amount; 0 with no history"),
+    "hour_share": (float, "share of past payments in this local hour; 1 with under 10"),
+    "hour_unusual": (bool, "10+ past payments and under 5% of them in this hour"),
+    # login context before this event
+    "failed_logins_15m": (int, "failed logins in the 15 minutes before this event"),
+    "failed_logins_1h": (int, "failed logins in the hour before this event"),
+    "minutes_since_login": (float, "minutes since the last successful login (1e9 if none)"),
+    "last_login_new_device": (bool, "the last successful login came from a new device"),
+    "failures_before_login": (int, "failed logins in the hour before the last successful one"),
+    "travel_km": (float, "km from the last located login to this event (0 if unknown)"),
+    "travel_kmh": (float, "implied speed in km/h from the last located login (0 if unknown)"),
+    # risk lists (filled by scoring)
+    "account_listed": (bool, "the account is on the deny list"),
+    "payee_listed": (bool, "the payee account is on the deny list"),
+    "device_listed": (bool, "the device is on the deny list"),
+    "ip_listed": (bool, "the IP is on the deny list"),
+    # outcomes already known for this account
+    "account_fraud_labels_30d": (int, "fraud labels received for this account in 30 days"),
+}
+
+
+def defaults() -> Features:
+    """A complete feature vector of neutral values: a quiet account's first event."""
+    neutral: Features = {}
+    for name, (kind, _) in FEATURES.items():
+        neutral[name] = kind()
+    neutral["minutes_since_login"] = NO_LOGIN_MINUTES
+    neutral["hour_share"] = 1.0
+    neutral["auth_method"] = "none"
+    return neutral

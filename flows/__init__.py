@@ -1,0 +1,1 @@
+"""Dataflow wiring only: the logic lives in the packages the flows wire."""

@@ -1,0 +1,1 @@
+"""Rules, score and decision policy: features in, a decision with reasons out."""

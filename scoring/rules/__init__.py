@@ -1,0 +1,1 @@
+"""Declarative rulesets compiled from a safe expression language."""

@@ -1,0 +1,1 @@
+"""A synthetic bank: customers with habits, injected fraud and its ground truth."""
