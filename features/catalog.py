@@ -39,12 +39,18 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
     "small_card_count_5m": (int, "card payments at or under the small-amount limit, last 5 min"),
     # distinct counterparties in 24 hours, this event included
     "distinct_payees_24h": (int, "distinct payee accounts paid in 24 hours"),
-    "distinct_devices_24h": (int, "distinct devices used (payments and logins) in 24 hours"),
-    "distinct_ips_24h": (int, "distinct IPs used (payments and logins) in 24 hours"),
+    "distinct_devices_24h": (int, "distinct devices used successfully in 24 hours"),
+    "distinct_ips_24h": (int, "distinct IPs used successfully in 24 hours"),
     # first sightings
     "is_new_payee": (bool, "first payment from this account to this payee"),
-    "is_new_device": (bool, "first time this account is seen on this device"),
-    "is_new_ip": (bool, "first time this account is seen from this IP"),
+    "is_new_device": (
+        bool,
+        "first successful use of this device by the account",
+    ),
+    "is_new_ip": (
+        bool,
+        "first successful use of this IP by the account",
+    ),
     # amount and time against the account's own profile (history before the event)
     "payment_history_count": (int, "payments in the account's profile before this one"),
     "amount_zscore": (float, "(amount - mean) / std of past amounts; 0 with under 5 payments"),

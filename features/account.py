@@ -1,0 +1,282 @@
+"""One account's state and the features it yields for each event.
+
+Each `on_*` method first computes the features from the history before the
+event (plus the event itself for payment windows), then absorbs the event.
+The state is the source of truth inside the dataflow; `to_bytes` is what
+bytewax snapshots at every epoch for each touched account, so it is a compact
+pickle rather than a deep copy.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+
+from contract.messages import Feedback, Login, Payment
+from features.catalog import NO_LOGIN_MINUTES, Features
+from features.geo import haversine_km
+from features.profile import AmountProfile, HourHabit
+from features.recency import LastSeen
+from features.windows import SlidingWindow
+
+__all__ = ["AccountState", "FeatureConfig"]
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+_SNAPSHOT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    small_card_amount: float = 10.0
+    """Card payments at or under this amount count towards card-testing bursts."""
+    window_cap: int = 2000
+    """Most payments kept in the 24 h window per account."""
+    known_payees_cap: int = 256
+    known_devices_cap: int = 32
+    known_ips_cap: int = 64
+    failed_logins_cap: int = 64
+    fraud_label_days: float = 30.0
+
+
+class AccountState:
+    """Everything riskflow remembers about one account, kept small and bounded."""
+
+    __slots__ = (
+        "amounts",
+        "cfg",
+        "devices",
+        "fail_times",
+        "failures_before_login",
+        "fraud_label_times",
+        "home_branch",
+        "hours",
+        "ips",
+        "last_login",
+        "last_login_new_device",
+        "last_place",
+        "payees",
+        "payments",
+        "small_cards",
+    )
+
+    def __init__(self, cfg: FeatureConfig | None = None) -> None:
+        cfg = cfg or FeatureConfig()
+        self.cfg = cfg
+        self.payments = SlidingWindow(DAY, cfg.window_cap)
+        self.small_cards = SlidingWindow(5 * MINUTE, cfg.window_cap)
+        self.payees = LastSeen(cfg.known_payees_cap)
+        self.devices = LastSeen(cfg.known_devices_cap)
+        self.ips = LastSeen(cfg.known_ips_cap)
+        self.amounts = AmountProfile()
+        self.hours = HourHabit()
+        self.fail_times: list[float] = []
+        self.last_login: float | None = None
+        self.last_login_new_device = False
+        self.failures_before_login = 0
+        self.last_place: tuple[float, float, float] | None = None
+        """(lat, lon, time) of the last successful login that carried a location."""
+        self.home_branch: str | None = None
+        self.fraud_label_times: list[float] = []
+
+    # ---- features ----------------------------------------------------------
+
+    def _login_context(self, t: float, f: Features) -> None:
+        fails = self.fail_times
+        f["failed_logins_15m"] = sum(1 for x in fails if t - 15 * MINUTE < x <= t)
+        f["failed_logins_1h"] = sum(1 for x in fails if t - HOUR < x <= t)
+        if self.last_login is None:
+            f["minutes_since_login"] = NO_LOGIN_MINUTES
+        else:
+            f["minutes_since_login"] = max(0.0, (t - self.last_login) / MINUTE)
+        f["last_login_new_device"] = self.last_login_new_device
+        f["failures_before_login"] = self.failures_before_login
+
+    def _travel(self, t: float, lat: float | None, lon: float | None, f: Features) -> None:
+        place = self.last_place
+        if place is None or lat is None or lon is None:
+            f["travel_km"] = 0.0
+            f["travel_kmh"] = 0.0
+            return
+        km = haversine_km(place[0], place[1], lat, lon)
+        # A one-minute floor keeps near-simultaneous events finite but still absurd.
+        hours = max(abs(t - place[2]), MINUTE) / HOUR
+        f["travel_km"] = km
+        f["travel_kmh"] = km / hours
+
+    def _novelty(
+        self, t: float, device: str | None, ip: str | None, f: Features, *, trusted: bool
+    ) -> None:
+        f["is_new_device"] = device is not None and device not in self.devices
+        f["is_new_ip"] = ip is not None and ip not in self.ips
+        # Only successful activity makes a device familiar: otherwise an attacker's
+        # failed guesses would make their own device look known by the time they get in.
+        if trusted:
+            if device is not None:
+                self.devices.touch(device, t)
+            if ip is not None:
+                self.ips.touch(ip, t)
+        since = t - DAY
+        f["distinct_devices_24h"] = self.devices.distinct_since(since)
+        f["distinct_ips_24h"] = self.ips.distinct_since(since)
+
+    def _common(self, t: float, hour: int, f: Features) -> None:
+        f["hour"] = hour
+        f["is_night"] = hour < 6
+        labels = self.fraud_label_times
+        f["account_fraud_labels_30d"] = sum(
+            1 for x in labels if t - self.cfg.fraud_label_days * DAY < x <= t
+        )
+
+    def _windows(self, t: float, f: Features) -> None:
+        w = self.payments
+        f["pay_count_5m"] = w.count(t, 5 * MINUTE)
+        f["pay_count_1h"] = w.count(t, HOUR)
+        f["pay_count_24h"] = w.count(t, DAY)
+        f["pay_sum_5m"] = w.total(t, 5 * MINUTE)
+        f["pay_sum_1h"] = w.total(t, HOUR)
+        f["pay_sum_24h"] = w.total(t, DAY)
+        f["small_card_count_5m"] = self.small_cards.count(t, 5 * MINUTE)
+
+    def on_payment(self, p: Payment, t: float, hour: int) -> Features:
+        """Features of a payment at epoch time `t`, local `hour`; then remember it."""
+        amount = p.amount
+        f: Features = {
+            "event_type": "payment",
+            "channel": p.channel,
+            "txn_type": p.txn_type,
+            "amount": amount,
+            "auth_method": p.auth_method,
+            "login_success": False,
+            "has_payee": p.payee_account is not None,
+        }
+        self._common(t, hour, f)
+        profile = self.amounts
+        f["payment_history_count"] = profile.n
+        f["amount_zscore"] = profile.zscore(amount)
+        f["amount_ratio_to_max"] = profile.ratio_to_max(amount)
+        share = self.hours.share(hour)
+        f["hour_share"] = share
+        f["hour_unusual"] = share < 0.05
+        self._login_context(t, f)
+        self._travel(t, p.lat, p.lon, f)
+
+        payee = p.payee_account
+        f["is_new_payee"] = payee is not None and payee not in self.payees
+        if payee is not None:
+            self.payees.touch(payee, t)
+        f["distinct_payees_24h"] = self.payees.distinct_since(t - DAY)
+        self._novelty(t, p.device_id, p.ip, f, trusted=True)
+
+        self.payments.add(t, amount)
+        if p.txn_type == "card" and amount <= self.cfg.small_card_amount:
+            self.small_cards.add(t, amount)
+        self._windows(t, f)
+        profile.add(amount)
+        self.hours.add(hour)
+        if p.branch_id:
+            self.home_branch = p.branch_id
+        return f
+
+    def on_login(self, login: Login, t: float, hour: int) -> Features:
+        """Features of a login attempt; then remember it."""
+        f: Features = {
+            "event_type": "login",
+            "channel": login.channel,
+            "txn_type": "",
+            "amount": 0.0,
+            "auth_method": login.auth_method,
+            "login_success": login.success,
+            "has_payee": False,
+            "is_new_payee": False,
+            "payment_history_count": self.amounts.n,
+            "amount_zscore": 0.0,
+            "amount_ratio_to_max": 0.0,
+            "hour_share": self.hours.share(hour),
+        }
+        f["hour_unusual"] = f["hour_share"] < 0.05  # type: ignore[operator]
+        self._common(t, hour, f)
+        self._login_context(t, f)
+        self._travel(t, login.lat, login.lon, f)
+        f["distinct_payees_24h"] = self.payees.distinct_since(t - DAY)
+        self._novelty(t, login.device_id, login.ip, f, trusted=login.success)
+        self._windows(t, f)
+
+        if login.success:
+            self.failures_before_login = sum(1 for x in self.fail_times if t - HOUR < x <= t)
+            self.last_login = t if self.last_login is None else max(self.last_login, t)
+            self.last_login_new_device = bool(f["is_new_device"])
+            if login.lat is not None and login.lon is not None:
+                self.last_place = (login.lat, login.lon, t)
+        else:
+            fails = self.fail_times
+            fails.append(t)
+            fails.sort()
+            cutoff = fails[-1] - HOUR
+            keep = [x for x in fails if x > cutoff]
+            self.fail_times = keep[-self.cfg.failed_logins_cap :]
+        if login.branch_id:
+            self.home_branch = login.branch_id
+        return f
+
+    def on_feedback(self, fb: Feedback, t: float) -> None:
+        if fb.label != "fraud":
+            return
+        horizon = self.cfg.fraud_label_days * DAY
+        labels = [x for x in self.fraud_label_times if x > t - horizon]
+        labels.append(t)
+        self.fraud_label_times = sorted(labels)[-64:]
+
+    # ---- snapshot ----------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        state = (
+            _SNAPSHOT_VERSION,
+            self.payments.to_state(),
+            self.small_cards.to_state(),
+            self.payees.seen,
+            self.devices.seen,
+            self.ips.seen,
+            self.amounts.to_state(),
+            self.hours.counts,
+            self.fail_times,
+            self.last_login,
+            self.last_login_new_device,
+            self.failures_before_login,
+            self.last_place,
+            self.home_branch,
+            self.fraud_label_times,
+        )
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, cfg: FeatureConfig | None = None) -> AccountState:
+        s = cls(cfg)
+        (
+            version,
+            payments,
+            small_cards,
+            payees,
+            devices,
+            ips,
+            amounts,
+            hours,
+            s.fail_times,
+            s.last_login,
+            s.last_login_new_device,
+            s.failures_before_login,
+            s.last_place,
+            s.home_branch,
+            s.fraud_label_times,
+        ) = pickle.loads(blob)
+        if version != _SNAPSHOT_VERSION:
+            raise ValueError(f"account snapshot version {version} is not {_SNAPSHOT_VERSION}")
+        s.payments.load_state(payments)
+        s.small_cards.load_state(small_cards)
+        s.payees.seen = dict(payees)
+        s.devices.seen = dict(devices)
+        s.ips.seen = dict(ips)
+        s.amounts.load_state(amounts)
+        s.hours.counts = list(hours)
+        return s

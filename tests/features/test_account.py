@@ -1,0 +1,143 @@
+"""Features an account yields for sequences of payments and logins."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from contract.messages import Feedback, Login, Payment
+from features.account import AccountState, FeatureConfig
+from features.catalog import FEATURES, NO_LOGIN_MINUTES
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=CST)
+
+
+def pay(minutes: float, amount: float = 100.0, **kw) -> Payment:
+    fields = {"channel": "online", "txn_type": "transfer"} | kw
+    return Payment(
+        event_id=f"p{minutes}",
+        ts=T0 + timedelta(minutes=minutes),
+        account_id="A1",
+        amount=amount,
+        **fields,
+    )
+
+
+def login(minutes: float, success: bool = True, **kw) -> Login:
+    return Login(
+        event_id=f"l{minutes}",
+        ts=T0 + timedelta(minutes=minutes),
+        account_id="A1",
+        channel=kw.pop("channel", "mobile"),
+        success=success,
+        **kw,
+    )
+
+
+def feed(state: AccountState, event: Payment | Login):
+    t, hour = event.ts.timestamp(), event.ts.hour
+    if isinstance(event, Payment):
+        return state.on_payment(event, t, hour)
+    return state.on_login(event, t, hour)
+
+
+def test_every_catalogued_feature_is_produced_for_payments_and_logins():
+    state = AccountState()
+    assert set(feed(state, pay(0))) == set(FEATURES) - {
+        "account_listed",
+        "payee_listed",
+        "device_listed",
+        "ip_listed",
+    }
+    assert set(feed(state, login(1))) == set(feed(AccountState(), pay(0)))
+
+
+def test_payment_windows_include_the_event_and_drop_old_history():
+    state = AccountState()
+    feed(state, pay(0, 10.0))
+    feed(state, pay(30, 20.0))
+    f = feed(state, pay(62, 40.0))
+    assert (f["pay_count_5m"], f["pay_count_1h"], f["pay_count_24h"]) == (1, 2, 3)
+    assert (f["pay_sum_5m"], f["pay_sum_1h"], f["pay_sum_24h"]) == (40.0, 60.0, 70.0)
+    f = feed(state, pay(60 * 24 + 31, 5.0))
+    assert f["pay_count_24h"] == 2  # 62 min and now; 0 and 30 min fell out of 24 h
+
+
+def test_takeover_chain_context_reaches_the_payment():
+    state = AccountState()
+    feed(state, login(0, device_id="home-phone", lat=31.2, lon=121.5))
+    for m in (100, 101, 102, 103):
+        feed(state, login(m, success=False, device_id="evil", ip="6.6.6.6"))
+    feed(state, login(104, device_id="evil", ip="6.6.6.6", lat=31.2, lon=121.5))
+    f = feed(state, pay(120, 9000.0, payee_account="MULE1", device_id="evil"))
+    assert f["failures_before_login"] == 4
+    assert f["last_login_new_device"] is True
+    assert f["minutes_since_login"] == pytest.approx(16.0)
+    assert f["is_new_payee"] is True
+    assert f["is_new_device"] is False  # the login already introduced it
+    assert f["failed_logins_1h"] == 4 and f["failed_logins_15m"] == 0
+
+
+def test_new_payee_device_and_ip_are_new_only_once():
+    state = AccountState()
+    first = feed(state, pay(0, payee_account="B", device_id="d", ip="1.1.1.1"))
+    again = feed(state, pay(5, payee_account="B", device_id="d", ip="1.1.1.1"))
+    assert (first["is_new_payee"], first["is_new_device"], first["is_new_ip"]) == (True,) * 3
+    assert (again["is_new_payee"], again["is_new_device"], again["is_new_ip"]) == (False,) * 3
+    assert again["distinct_payees_24h"] == 1
+
+
+def test_amount_profile_uses_only_history_before_the_event():
+    state = AccountState()
+    for i in range(10):
+        feed(state, pay(i * 60, 100.0 + i))
+    f = feed(state, pay(700, 5000.0))
+    assert f["payment_history_count"] == 10
+    assert f["amount_zscore"] > 100
+    assert f["amount_ratio_to_max"] == pytest.approx(5000.0 / 109.0)
+
+
+def test_impossible_travel_between_login_city_and_payment():
+    state = AccountState()
+    feed(state, login(0, lat=31.23, lon=121.47))  # Shanghai
+    f = feed(state, pay(60, lat=39.90, lon=116.40))  # Beijing, an hour later
+    assert 1000 < f["travel_km"] < 1100
+    assert f["travel_kmh"] == pytest.approx(f["travel_km"], rel=1e-6)
+    assert feed(AccountState(), pay(0, lat=1.0, lon=1.0))["travel_km"] == 0.0
+
+
+def test_card_testing_counts_small_card_payments_only():
+    state = AccountState(FeatureConfig(small_card_amount=5.0))
+    for i in range(6):
+        f = feed(state, pay(i * 0.5, 1.0 + i % 2, txn_type="card", channel="pos"))
+    assert f["small_card_count_5m"] == 6
+    f = feed(state, pay(3.1, 300.0, txn_type="card"))
+    assert f["small_card_count_5m"] == 6
+
+
+def test_no_login_yet_and_night_hour():
+    f = feed(AccountState(), pay(-8 * 60 + 30, 1.0))  # 02:30 local
+    assert f["minutes_since_login"] == NO_LOGIN_MINUTES
+    assert f["hour"] == 2 and f["is_night"] is True
+
+
+def test_fraud_labels_count_for_thirty_days():
+    state = AccountState()
+    state.on_feedback(
+        Feedback(event_id="p0", account_id="A1", label="fraud", ts=T0), T0.timestamp()
+    )
+    assert feed(state, pay(60))["account_fraud_labels_30d"] == 1
+    assert feed(state, pay(60 * 24 * 31))["account_fraud_labels_30d"] == 0
+
+
+def test_snapshot_round_trip_gives_identical_future_features():
+    original = AccountState()
+    for i in range(20):
+        feed(original, pay(i * 7, 10.0 + i, payee_account=f"P{i % 3}", device_id="d"))
+        feed(original, login(i * 7 + 1, success=i % 4 != 0, device_id=f"d{i % 2}", lat=30, lon=120))
+    restored = AccountState.from_bytes(original.to_bytes())
+    nxt = pay(200, 77.0, payee_account="P9", device_id="x", lat=31, lon=121)
+    assert feed(restored, nxt) == feed(original, nxt)
+    assert len(original.to_bytes()) < 4096

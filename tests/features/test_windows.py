@@ -1,0 +1,80 @@
+"""Sliding windows and recency maps against brute-force references."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from features.recency import LastSeen
+from features.windows import SlidingWindow
+
+times = st.floats(min_value=0, max_value=200_000, allow_nan=False, allow_infinity=False)
+amounts = st.floats(min_value=0.01, max_value=1e6, allow_nan=False, allow_infinity=False)
+widths = st.sampled_from([300.0, 3600.0, 86400.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=st.lists(st.tuples(times, amounts), min_size=1, max_size=80), width=widths)
+def test_count_and_total_match_brute_force_for_out_of_order_events(events, width):
+    horizon = 86400.0
+    window = SlidingWindow(horizon, cap=10_000)
+    seen: list[tuple[float, float]] = []
+    for t, amount in events:
+        window.add(t, amount)
+        seen.append((t, amount))
+        latest = max(x for x, _ in seen)
+        # Only history inside the horizon of the newest event is promised.
+        if t <= latest - horizon + width:
+            continue
+        inside = [a for x, a in seen if t - width < x <= t]
+        assert window.count(t, width) == len(inside)
+        assert abs(window.total(t, width) - sum(inside)) <= 1e-6 * max(1.0, sum(inside))
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(st.tuples(times, amounts), min_size=1, max_size=60))
+def test_window_keeps_only_the_horizon_and_the_cap(events):
+    window = SlidingWindow(3600.0, cap=10)
+    for t, amount in events:
+        window.add(t, amount)
+        assert window.times == sorted(window.times)
+        assert len(window.times) <= 10
+        assert len(window.times) == len(window.amounts)
+        assert all(x > window.times[-1] - 3600.0 for x in window.times)
+
+
+def test_window_edges_are_open_on_the_left_and_closed_on_the_right():
+    window = SlidingWindow(86400.0, cap=100)
+    for t in (0.0, 100.0, 300.0):
+        window.add(t, 1.0)
+    assert window.count(300.0, 300.0) == 2  # 100 and 300; 0 is exactly on the open edge
+    assert window.count(299.0, 300.0) == 2  # 0 and 100
+    assert window.total(300.0, 1.0) == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sightings=st.lists(
+        st.tuples(st.sampled_from("abcdefgh"), st.floats(min_value=0, max_value=1e5)),
+        min_size=1,
+        max_size=50,
+    ),
+    since=st.floats(min_value=0, max_value=1e5),
+)
+def test_last_seen_distinct_count_matches_brute_force(sightings, since):
+    recent = LastSeen(cap=100)
+    last: dict[str, float] = {}
+    for value, t in sightings:
+        recent.touch(value, t)
+        last[value] = max(t, last.get(value, t))
+    assert recent.distinct_since(since) == sum(1 for x in last.values() if x > since)
+    assert set(recent.seen) == set(last)
+
+
+def test_last_seen_evicts_the_stalest_value_past_its_cap():
+    recent = LastSeen(cap=2)
+    recent.touch("old", 1.0)
+    recent.touch("mid", 2.0)
+    recent.touch("new", 3.0)
+    assert "old" not in recent
+    assert "mid" in recent and "new" in recent
