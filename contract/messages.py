@@ -30,13 +30,9 @@ __all__ = [
 
 Channel = Literal["branch", "online", "mobile", "phone", "atm", "pos", "self_service"]
 TxnType = Literal["transfer", "card", "bill", "withdrawal", "deposit"]
-AuthMethod = Literal[
-    "none", "password", "sms_otp", "card_pin", "token", "usb_key", "biometric"
-]
+AuthMethod = Literal["none", "password", "sms_otp", "card_pin", "token", "usb_key", "biometric"]
 Label = Literal["fraud", "legit"]
-FeedbackSource = Literal[
-    "branch_review", "chargeback", "customer_report", "police", "no_dispute"
-]
+FeedbackSource = Literal["branch_review", "chargeback", "customer_report", "police", "no_dispute"]
 Action = Literal["allow", "challenge", "review", "block"]
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]

@@ -104,6 +104,8 @@ def _classify(error: msgspec.ValidationError | msgspec.DecodeError, payload: byt
 
 def parse(raw: Raw) -> Envelope | DeadLetter:
     """Validate one message against its contract."""
+    if raw.kind.startswith("kafka_error:"):
+        return dead_letter(raw, "kafka_error", raw.kind.removeprefix("kafka_error:"))
     if raw.payload is None:
         return dead_letter(raw, "empty", "message has no value")
     if len(raw.payload) > MAX_MESSAGE_BYTES:
