@@ -1,0 +1,124 @@
+"""From an event and its features to a decision, and an alert when staff must look."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from contract.messages import Alert, Decision, Login, Payment, Reason
+from features.catalog import Features
+from scoring.lists import DenyListFile
+from scoring.policy import Policy
+from scoring.rules.reload import RulesetHolder
+from scoring.score import SEVERITY_RANK, score
+
+__all__ = ["UNASSIGNED_BRANCH", "Decider", "Verdict"]
+
+UNASSIGNED_BRANCH: Final = "unassigned"
+RULES_ONLY_MODEL: Final = "rules-only"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Everything the flow emits for one scored event."""
+
+    decision: Decision
+    alert: Alert | None
+    features: Features
+    hits: tuple[tuple[str, str], ...] = ()
+    """(rule id, rule action) of every rule that fired."""
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def _severity(hit_severities: list[str], score_value: float) -> str:
+    if hit_severities:
+        return max(hit_severities, key=SEVERITY_RANK.__getitem__)
+    if score_value >= 0.9:
+        return "critical"
+    return "high" if score_value >= 0.75 else "medium"
+
+
+def _summary(event: Payment | Login, action: str, reasons: list[Reason]) -> str:
+    codes = ", ".join(r.code for r in reasons[:3]) or "score"
+    if isinstance(event, Payment):
+        what = f"{event.txn_type} of {event.amount:,.2f} {event.currency} via {event.channel}"
+        if event.payee_account:
+            what += f" to {event.payee_account}"
+    else:
+        what = f"{'successful' if event.success else 'failed'} login via {event.channel}"
+    return f"{action.upper()} {what} on account {event.account_id}: {codes}"
+
+
+class Decider:
+    """Screens lists, evaluates the current ruleset, scores and applies the policy."""
+
+    def __init__(
+        self,
+        rules: RulesetHolder,
+        lists: DenyListFile,
+        policy: Policy,
+        *,
+        model_version: str = RULES_ONLY_MODEL,
+        clock=time.time,
+    ) -> None:
+        self.rules = rules
+        self.lists = lists
+        self.policy = policy
+        self.model_version = model_version
+        self.clock = clock
+
+    def decide(
+        self,
+        event: Payment | Login,
+        features: Features,
+        home_branch: str | None,
+        received_at: float,
+    ) -> Verdict:
+        now = self.clock()
+        listed = self.lists.current(now).screen(event, features)
+        ruleset = self.rules.current()
+        event_type = "payment" if isinstance(event, Payment) else "login"
+        hits = ruleset.evaluate(features, event_type)
+        value, reasons = score(hits, features)
+        if listed:
+            # The entry itself (who listed it and why) is what staff need first.
+            reasons = [e.as_reason() for e in listed] + reasons
+            value = max(value, 0.99)
+        action = self.policy.action(value, hits)
+        if listed and action != "block":
+            action = "block"
+        done = self.clock()
+        decision = Decision(
+            event_id=event.event_id,
+            account_id=event.account_id,
+            event_type=event_type,  # type: ignore[arg-type]
+            event_ts=event.ts.isoformat(),
+            ts=_iso(done),
+            action=action,
+            score=round(min(1.0, value), 6),
+            reasons=reasons if action != "allow" else [],
+            rules_version=ruleset.version,
+            model_version=self.model_version,
+            latency_ms=round(max(0.0, done - received_at) * 1000.0, 3),
+        )
+        alert = None
+        if action in ("review", "block"):
+            severity = _severity([h.severity for h in hits] + ["critical"] * bool(listed), value)
+            alert = Alert(
+                alert_id=f"alert-{event.event_id}",
+                event_id=event.event_id,
+                account_id=event.account_id,
+                branch_id=event.branch_id or home_branch or UNASSIGNED_BRANCH,
+                severity=severity,  # type: ignore[arg-type]
+                action=action,
+                score=decision.score,
+                reasons=reasons,
+                summary=_summary(event, action, reasons),
+                created_at=decision.ts,
+            )
+        return Verdict(decision, alert, features, tuple((h.rule_id, h.action) for h in hits))

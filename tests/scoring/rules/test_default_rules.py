@@ -1,0 +1,107 @@
+"""Every default rule fires on its pattern and stays quiet on the near miss."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.catalog import FEATURES, defaults
+from scoring.rules.expr import names_in
+from scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
+
+RULES = load_ruleset(DEFAULT_RULESET_PATH)
+
+PAY = {"event_type": "payment", "txn_type": "transfer", "channel": "online"}
+LOGIN = {"event_type": "login", "txn_type": "", "login_success": True}
+TAKEOVER = PAY | {
+    "failures_before_login": 3,
+    "last_login_new_device": True,
+    "minutes_since_login": 30.0,
+    "is_new_payee": True,
+}
+NIGHT = PAY | {
+    "is_night": True,
+    "hour": 3,
+    "payment_history_count": 20,
+    "amount": 50_000.0,
+    "amount_zscore": 4.0,
+    "amount_ratio_to_max": 2.0,
+}
+TRAVEL = {"travel_km": 1100.0, "travel_kmh": 1100.0}
+
+# rule id -> (event type, features where it fires, changes that make it a near miss)
+CASES = {
+    "denylist_payee": ("payment", PAY | {"payee_listed": True}, {"payee_listed": False}),
+    "denylist_account": ("login", LOGIN | {"account_listed": True}, {"account_listed": False}),
+    "denylist_device": ("payment", PAY | {"device_listed": True}, {"device_listed": False}),
+    "denylist_ip": ("login", LOGIN | {"ip_listed": True}, {"ip_listed": False}),
+    "takeover_chain": ("payment", TAKEOVER, {"minutes_since_login": 31.0}),
+    "login_new_device_after_failures": (
+        "login",
+        LOGIN | {"is_new_device": True, "failed_logins_1h": 3},
+        {"failed_logins_1h": 2},
+    ),
+    "login_failure_burst": (
+        "login",
+        LOGIN | {"login_success": False, "failed_logins_15m": 4},
+        {"failed_logins_15m": 3},
+    ),
+    "card_testing": (
+        "payment",
+        PAY | {"txn_type": "card", "small_card_count_5m": 5},
+        {"small_card_count_5m": 4},
+    ),
+    "large_night_transfer": ("payment", NIGHT, {"amount_ratio_to_max": 1.9}),
+    "new_device_large_payment": (
+        "payment",
+        PAY | {"is_new_device": True, "amount": 5000.0, "amount_ratio_to_max": 1.5},
+        {"amount": 4999.0},
+    ),
+    "velocity_burst": ("payment", PAY | {"pay_count_5m": 8}, {"pay_count_5m": 7}),
+    "new_payee_burst": (
+        "payment",
+        PAY | {"is_new_payee": True, "distinct_payees_24h": 8},
+        {"is_new_payee": False},
+    ),
+    "impossible_travel_payment": ("payment", PAY | TRAVEL, {"travel_kmh": 899.0}),
+    "impossible_travel_login": ("login", LOGIN | TRAVEL, {"travel_km": 499.0}),
+    "confirmed_fraud_account": (
+        "payment",
+        PAY | {"account_fraud_labels_30d": 1},
+        {"account_fraud_labels_30d": 0},
+    ),
+}
+
+
+def test_every_default_rule_has_a_case():
+    assert {r.id for r in RULES.rules} == set(CASES)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_fires_on_its_pattern(rule_id):
+    event_type, features, _ = CASES[rule_id]
+    fired = {h.rule_id for h in RULES.evaluate(defaults() | features, event_type)}
+    assert rule_id in fired
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_is_quiet_on_the_near_miss(rule_id):
+    event_type, features, miss = CASES[rule_id]
+    fired = {h.rule_id for h in RULES.evaluate(defaults() | features | miss, event_type)}
+    assert rule_id not in fired
+
+
+def test_takeover_needs_a_new_device_and_a_transfer():
+    for miss in ({"last_login_new_device": False}, {"txn_type": "bill"}, {"is_new_payee": False}):
+        fired = {h.rule_id for h in RULES.evaluate(defaults() | TAKEOVER | miss, "payment")}
+        assert "takeover_chain" not in fired
+
+
+@pytest.mark.parametrize("event_type", ["payment", "login"])
+def test_quiet_event_fires_nothing(event_type):
+    assert RULES.evaluate(defaults() | {"event_type": event_type}, event_type) == []
+
+
+def test_default_rules_read_only_catalogued_features():
+    for rule in RULES.rules:
+        assert names_in(rule.condition_text) <= set(FEATURES)
+    assert RULES.errors == {}
