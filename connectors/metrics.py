@@ -1,0 +1,148 @@
+"""Prometheus metrics of the flow, and an in-process tally for terminal summaries.
+
+Label sets are bounded: topics, actions, reasons, rule ids and branch ids are
+all small closed sets; account ids never become labels. The metrics live in
+prometheus-client's default registry, which bytewax's own HTTP endpoint serves
+alongside its operator metrics on one port (see `riskflow.runner`).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter as Tally
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from contract.messages import Alert, DeadLetter, Decision
+
+__all__ = [
+    "ALERTS",
+    "DEADLETTERS",
+    "DECISIONS",
+    "DECISION_LATENCY",
+    "EVENTS_IN",
+    "REDIS_DROPPED",
+    "REDIS_WRITES",
+    "REDIS_WRITE_FAILURES",
+    "RULESET_INFO",
+    "RULESET_REJECTED",
+    "RULESET_RELOADS",
+    "RULE_HITS",
+    "STATS",
+    "RunStats",
+    "observe_deadletters",
+    "observe_events_in",
+    "observe_verdicts",
+]
+
+EVENTS_IN = Counter("riskflow_events_in_total", "Inbound messages read, by topic", ["topic"])
+DECISIONS = Counter(
+    "riskflow_decisions_total",
+    "Decisions emitted, by action and event type",
+    ["action", "event_type"],
+)
+ALERTS = Counter("riskflow_alerts_total", "Alerts emitted, by branch", ["branch_id", "severity"])
+DEADLETTERS = Counter("riskflow_deadletters_total", "Dead-lettered messages, by reason", ["reason"])
+DECISION_LATENCY = Histogram(
+    "riskflow_decision_latency_seconds",
+    "From reading an event to emitting its decision",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
+)
+RULE_HITS = Counter("riskflow_rule_hits_total", "Rule firings, by rule", ["rule_id", "action"])
+REDIS_WRITES = Counter("riskflow_redis_writes_total", "Account records written to Redis")
+REDIS_WRITE_FAILURES = Counter(
+    "riskflow_redis_write_failures_total", "Redis pipelines that failed and will be retried"
+)
+REDIS_DROPPED = Counter(
+    "riskflow_redis_dropped_total", "Pending Redis records dropped while Redis was unreachable"
+)
+RULESET_INFO = Gauge("riskflow_ruleset_info", "The ruleset in use (value 1)", ["version"])
+RULESET_RELOADS = Counter("riskflow_ruleset_reloads_total", "Rulesets loaded while running")
+RULESET_REJECTED = Counter("riskflow_ruleset_rejected_total", "Ruleset files that failed to load")
+
+
+@dataclass
+class RunStats:
+    """What the terminal summary shows; filled by the same hooks as the metrics."""
+
+    events_in: Tally[str] = field(default_factory=Tally)
+    actions: Tally[str] = field(default_factory=Tally)
+    alerts_by_branch: Tally[str] = field(default_factory=Tally)
+    deadletters: Tally[str] = field(default_factory=Tally)
+    latencies_ms: list[float] = field(default_factory=list)
+    seen_latencies: int = 0
+    reservoir: int = 200_000
+    _rng: random.Random = field(default_factory=lambda: random.Random(0))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_latency(self, ms: float) -> None:
+        # Reservoir sampling keeps percentiles honest without unbounded memory.
+        self.seen_latencies += 1
+        if len(self.latencies_ms) < self.reservoir:
+            self.latencies_ms.append(ms)
+        else:
+            j = self._rng.randrange(self.seen_latencies)
+            if j < self.reservoir:
+                self.latencies_ms[j] = ms
+
+    def percentile(self, q: float) -> float:
+        with self.lock:
+            data = sorted(self.latencies_ms)
+        if not data:
+            return 0.0
+        k = min(len(data) - 1, max(0, round(q / 100.0 * (len(data) - 1))))
+        return data[k]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.events_in.clear()
+            self.actions.clear()
+            self.alerts_by_branch.clear()
+            self.deadletters.clear()
+            self.latencies_ms.clear()
+            self.seen_latencies = 0
+
+
+STATS = RunStats()
+
+_events_in_children: dict[str, Counter] = {}
+_decision_children: dict[tuple[str, str], Counter] = {}
+
+
+def observe_events_in(topic: str, n: int) -> None:
+    child = _events_in_children.get(topic)
+    if child is None:
+        child = _events_in_children[topic] = EVENTS_IN.labels(topic)
+    child.inc(n)
+    with STATS.lock:
+        STATS.events_in[topic] += n
+
+
+def observe_deadletters(letters: Iterable[DeadLetter]) -> None:
+    with STATS.lock:
+        for letter in letters:
+            DEADLETTERS.labels(letter.reason).inc()
+            STATS.deadletters[letter.reason] += 1
+
+
+def observe_verdicts(
+    decisions: Iterable[Decision], alerts: Iterable[Alert], rule_ids: Iterable[tuple[str, str]]
+) -> None:
+    with STATS.lock:
+        for d in decisions:
+            key = (d.action, d.event_type)
+            child = _decision_children.get(key)
+            if child is None:
+                child = _decision_children[key] = DECISIONS.labels(*key)
+            child.inc()
+            DECISION_LATENCY.observe(d.latency_ms / 1000.0)
+            STATS.actions[d.action] += 1
+            STATS.add_latency(d.latency_ms)
+        for a in alerts:
+            ALERTS.labels(a.branch_id, a.severity).inc()
+            STATS.alerts_by_branch[a.branch_id] += 1
+    for rule_id, action in rule_ids:
+        RULE_HITS.labels(rule_id, action).inc()

@@ -1,0 +1,113 @@
+"""The serving copy of each account's features and latest decision, in Redis.
+
+The dataflow's own state is the source of truth; Redis is where other bank
+systems read it. Every write is an absolute value built only from fields that
+a replay reproduces exactly (no wall-clock times), so the replay of an epoch
+after a restart rewrites identical bytes. One pipeline per batch, and while
+Redis is unreachable the latest record per account waits in a bounded buffer.
+
+Keys (`{prefix}` defaults to `riskflow`):
+- `{prefix}:account:{account_id}` hash with fields `features` (JSON object),
+  `decision` (JSON: event_id, event_ts, action, score, reasons, rules_version,
+  model_version) and `event_ts`; expires after `ttl_s` without activity.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+
+import msgspec
+import redis
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from connectors.metrics import REDIS_DROPPED, REDIS_WRITE_FAILURES, REDIS_WRITES
+from riskflow.config import RedisSettings
+from scoring.decide import Verdict
+
+__all__ = ["RedisSink", "account_key", "account_record"]
+
+log = logging.getLogger(__name__)
+_encode = msgspec.json.encode
+
+
+def account_key(prefix: str, account_id: str) -> str:
+    return f"{prefix}:account:{account_id}"
+
+
+def account_record(verdict: Verdict) -> dict[str, bytes | str]:
+    d = verdict.decision
+    decision = {
+        "event_id": d.event_id,
+        "event_ts": d.event_ts,
+        "action": d.action,
+        "score": d.score,
+        "reasons": d.reasons,
+        "rules_version": d.rules_version,
+        "model_version": d.model_version,
+    }
+    return {
+        "features": _encode(verdict.features),
+        "decision": _encode(decision),
+        "event_ts": d.event_ts,
+    }
+
+
+class _RedisPartition(StatelessSinkPartition[Verdict]):
+    def __init__(self, settings: RedisSettings) -> None:
+        self._settings = settings
+        self._client = redis.Redis.from_url(
+            settings.url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        self._pending: OrderedDict[str, dict[str, bytes | str]] = OrderedDict()
+        self._retry_at = 0.0
+        self._backoff = 0.1
+
+    def write_batch(self, items: list[Verdict]) -> None:
+        prefix = self._settings.key_prefix
+        pending = self._pending
+        for verdict in items:
+            key = account_key(prefix, verdict.decision.account_id)
+            pending.pop(key, None)
+            pending[key] = account_record(verdict)
+        overflow = len(pending) - self._settings.max_pending
+        for _ in range(max(0, overflow)):
+            pending.popitem(last=False)
+            REDIS_DROPPED.inc()
+        if time.monotonic() >= self._retry_at:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        ttl = self._settings.ttl_s
+        pipe = self._client.pipeline(transaction=False)
+        for key, record in self._pending.items():
+            pipe.hset(key, mapping=record)  # type: ignore[arg-type]
+            pipe.expire(key, ttl)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            REDIS_WRITE_FAILURES.inc()
+            log.warning("redis write failed, %d accounts pending: %s", len(self._pending), exc)
+            # Back off so a dead Redis costs one timeout per interval, not per batch.
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, 5.0)
+            return
+        REDIS_WRITES.inc(len(self._pending))
+        self._pending.clear()
+        self._backoff = 0.1
+        self._retry_at = 0.0
+
+    def close(self) -> None:
+        self._flush()
+        self._client.close()
+
+
+class RedisSink(DynamicSink[Verdict]):
+    def __init__(self, settings: RedisSettings) -> None:
+        self._settings = settings
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _RedisPartition:
+        return _RedisPartition(self._settings)

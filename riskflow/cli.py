@@ -1,0 +1,283 @@
+"""The `riskflow` command line."""
+
+from __future__ import annotations
+
+import csv
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from connectors.metrics import STATS
+from flows.risk import build_flow
+from riskflow.config import (
+    FileInput,
+    FileOutput,
+    ListsSettings,
+    MetricsSettings,
+    RulesSettings,
+    SimulatorInput,
+    load_settings,
+)
+from riskflow.runner import run_flow
+from riskflow.summary import summary_table
+from simulator.config import SimConfig
+from simulator.stream import Bank
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Streaming risk monitoring: payments and logins in, decisions and branch alerts out.",
+)
+console = Console(stderr=True)
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", preferred))
+            return preferred
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+
+def write_denylist(bank: Bank, path: Path) -> int:
+    rows = bank.denylist_rows()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["entity", "value", "reason", "source"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in ("entity", "value", "reason", "source")})
+    return len(rows)
+
+
+def _run_with_summary(
+    flow, settings, title: str, live: bool, *, process_id=None, addresses=None
+) -> None:
+    STATS.reset()
+    started = time.monotonic()
+    stop = threading.Event()
+
+    def refresh(display: Live) -> None:
+        while not stop.wait(0.5):
+            display.update(summary_table(STATS, started, title=title))
+
+    try:
+        if live and console.is_terminal:
+            with Live(summary_table(STATS, started, title=title), console=console) as display:
+                t = threading.Thread(target=refresh, args=(display,), daemon=True)
+                t.start()
+                try:
+                    run_flow(flow, settings, process_id=process_id, addresses=addresses)
+                finally:
+                    stop.set()
+                    t.join()
+        else:
+            run_flow(flow, settings, process_id=process_id, addresses=addresses)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+    console.print(summary_table(STATS, started, title=title))
+
+
+@app.command()
+def demo(
+    events: Annotated[
+        int, typer.Option(help="Stop after this many simulated events (0 = run until Ctrl-C).")
+    ] = 200_000,
+    out: Annotated[Path, typer.Option(help="Where the JSONL outputs go.")] = Path("demo-out"),
+    customers: Annotated[int, typer.Option(help="Customers in the simulated bank.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 7,
+    malformed_rate: Annotated[float, typer.Option(help="Share of broken messages.")] = 0.001,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus endpoint port.")] = 9100,
+) -> None:
+    """Run the whole flow on the built-in simulated bank, nothing external needed."""
+    out.mkdir(parents=True, exist_ok=True)
+    sim = SimConfig(seed=seed, customers=customers)
+    deny_path = out / "denylist.csv"
+    listed = write_denylist(Bank(sim), deny_path)
+    port = _free_port(metrics_port)
+    settings = load_settings(None, env={}).replace(
+        input=SimulatorInput(
+            seed=seed,
+            customers=customers,
+            events=events or None,
+            days=3650.0,
+            malformed_rate=malformed_rate,
+        ),
+        output=FileOutput(directory=str(out)),
+        lists=ListsSettings(deny_path=str(deny_path)),
+        metrics=MetricsSettings(port=port),
+    )
+    console.print(
+        f"riskflow demo: {customers:,} customers, {listed} deny-listed entities, "
+        f"{'unbounded' if not events else f'{events:,} events'}; "
+        f"metrics on http://127.0.0.1:{port}/metrics; outputs in {out}/"
+    )
+    _run_with_summary(build_flow(settings), settings, "riskflow demo", live=True)
+    console.print(f"decisions, alerts and dead letters written to {out}/")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option(help="YAML config; see docs/operations.md.")],
+    process_id: Annotated[int | None, typer.Option("-i", "--process-id")] = None,
+    addresses: Annotated[
+        str | None, typer.Option("-a", "--addresses", help="host:port;host:port of all processes")
+    ] = None,
+) -> None:
+    """Run the flow as configured (Kafka and Redis in production)."""
+    settings = load_settings(config)
+    addr = addresses.split(";") if addresses else None
+    _run_with_summary(
+        build_flow(settings),
+        settings,
+        "riskflow",
+        live=False,
+        process_id=process_id,
+        addresses=addr,
+    )
+
+
+@app.command()
+def backtest(
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    payments: Annotated[Path | None, typer.Option(help="payments JSONL")] = None,
+    logins: Annotated[Path | None, typer.Option(help="logins JSONL")] = None,
+    feedback: Annotated[Path | None, typer.Option(help="feedback JSONL")] = None,
+    rules: Annotated[Path | None, typer.Option(help="ruleset YAML (default: packaged)")] = None,
+    deny_list: Annotated[Path | None, typer.Option(help="deny list CSV")] = None,
+) -> None:
+    """Replay files through the production flow in event-time order."""
+    if not (payments or logins):
+        raise typer.BadParameter("give --payments and/or --logins")
+    settings = load_settings(None, env={}).replace(
+        input=FileInput(
+            payments=str(payments) if payments else None,
+            logins=str(logins) if logins else None,
+            feedback=str(feedback) if feedback else None,
+        ),
+        output=FileOutput(directory=str(out)),
+        rules=RulesSettings(path=str(rules) if rules else None),
+        lists=ListsSettings(deny_path=str(deny_list) if deny_list else None),
+        metrics=MetricsSettings(enabled=False),
+    )
+    _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path | None, typer.Option(help="Write JSONL files here.")] = None,
+    kafka: Annotated[str | None, typer.Option(help="Produce to this Kafka bootstrap.")] = None,
+    rate: Annotated[float | None, typer.Option(help="Messages per second to Kafka.")] = None,
+    events: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
+    days: Annotated[float, typer.Option(help="Simulated days.")] = 1.0,
+    customers: Annotated[int, typer.Option(help="Customers in the bank.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 7,
+    malformed_rate: Annotated[float, typer.Option(help="Share of broken messages.")] = 0.0,
+) -> None:
+    """Generate a realistic bank stream with injected fraud and its ground truth."""
+    from simulator.files import write_jsonl
+    from simulator.kafka import produce
+
+    sim = SimConfig(
+        seed=seed,
+        customers=customers,
+        days=days,
+        max_events=events,
+        malformed_rate=malformed_rate,
+    )
+    if out is None and kafka is None:
+        raise typer.BadParameter("give --out DIR and/or --kafka BOOTSTRAP")
+    if out is not None:
+        counts = write_jsonl(sim, out)
+        for name, n in counts.items():
+            console.print(f"{name}: {n:,}")
+    if kafka is not None:
+        n = produce(sim, kafka, rate=rate)
+        console.print(f"produced {n:,} messages to {kafka}")
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks; results go in docs/performance.md.")
+app.add_typer(bench_app, name="bench")
+
+
+def _report(results: list[dict], json_out: Path | None) -> None:
+    import json
+
+    from rich.table import Table
+
+    for result in results:
+        table = Table(title=str(result.get("benchmark")), show_header=False)
+        for key, value in result.items():
+            if key != "benchmark":
+                table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+        Console().print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+@bench_app.command("embedded")
+def bench_embedded_cmd(
+    events: Annotated[int, typer.Option(help="Simulated events.")] = 200_000,
+    customers: Annotated[int, typer.Option(help="Customers.")] = 5000,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Events/s and decision latency of the in-process path, one process."""
+    from benchmarks.embedded import bench_embedded
+
+    _report([bench_embedded(events, customers)], json_out)
+
+
+@bench_app.command("kafka")
+def bench_kafka_cmd(
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap (default: $KAFKA_BOOTSTRAP_SERVERS).")
+    ] = None,
+    rates: Annotated[str, typer.Option(help="Offered loads in events/s, comma separated.")] = (
+        "500,2000,5000"
+    ),
+    seconds: Annotated[float, typer.Option(help="Seconds per load.")] = 20.0,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """End-to-end latency through real Kafka at fixed offered loads."""
+    import os
+
+    from benchmarks.kafka_path import bench_kafka
+
+    server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not server:
+        raise typer.BadParameter("give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
+    loads = tuple(float(r) for r in rates.split(","))
+    _report(bench_kafka(server, loads, seconds), json_out)
+
+
+@bench_app.command("state")
+def bench_state_cmd(
+    events: Annotated[int, typer.Option(help="Simulated events.")] = 300_000,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Bytes of snapshotted state per account."""
+    from benchmarks.state_size import bench_state_size
+
+    _report([bench_state_size(events)], json_out)
+
+
+@bench_app.command("rules")
+def bench_rules_cmd(
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Cost of evaluating the default ruleset per event."""
+    from benchmarks.rules_cost import measure_ruleset_cost
+    from scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
+
+    result = {"benchmark": "rules"} | measure_ruleset_cost(load_ruleset(DEFAULT_RULESET_PATH))
+    _report([result], json_out)

@@ -1,0 +1,125 @@
+"""The whole flow on JSONL files: one decision per valid event, dead letters, alerts, reload."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from bytewax.testing import run_main
+
+from flows.risk import build_flow
+from riskflow.config import (
+    FileInput,
+    FileOutput,
+    ListsSettings,
+    MetricsSettings,
+    RulesSettings,
+    Settings,
+)
+from tests.flows.streams import bank_day, login, read_jsonl, ruleset_text, write_jsonl
+
+
+def settings_for(tmp: Path, files: dict[str, Path], rules: Path, rate: float | None = None):
+    deny = tmp / "deny.csv"
+    deny.write_text("entity,value,reason,source\npayee,MULE9,mule account,police\n")
+    return Settings(
+        input=FileInput(
+            payments=str(files["payments"]),
+            logins=str(files["logins"]),
+            feedback=str(files["feedback"]),
+            rate=rate,
+        ),
+        output=FileOutput(directory=str(tmp / "out")),
+        rules=RulesSettings(path=str(rules), check_interval_s=0.05),
+        lists=ListsSettings(deny_path=str(deny)),
+        metrics=MetricsSettings(enabled=False),
+    )
+
+
+def write_day(tmp: Path, day: dict) -> dict[str, Path]:
+    return {name: write_jsonl(tmp / f"{name}.jsonl", rows) for name, rows in day.items()}
+
+
+def test_bank_day_end_to_end(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(ruleset_text())
+    run_main(build_flow(settings_for(tmp_path, write_day(tmp_path, bank_day()), rules)))
+    out = tmp_path / "out"
+    decisions = {d["event_id"]: d for d in read_jsonl(out / "decisions.jsonl")}
+    alerts = {a["event_id"]: a for a in read_jsonl(out / "alerts.jsonl")}
+    dead = read_jsonl(out / "deadletter.jsonl")
+
+    valid = {f"P{i}" for i in range(1, 8)} | {f"L{i}" for i in range(1, 7)}
+    assert len(read_jsonl(out / "decisions.jsonl")) == len(valid)
+    assert set(decisions) == valid
+    assert all(d["rules_version"] == "test-1" for d in decisions.values())
+
+    assert decisions["P1"]["action"] == "allow" and decisions["P1"]["reasons"] == []
+    takeover = decisions["P4"]
+    assert takeover["action"] == "block"
+    assert takeover["reasons"][0]["code"] == "ATO_CHAIN"
+    assert decisions["P3"]["action"] == "review"
+    assert decisions["L4"]["action"] == "challenge"  # third failure within 15 minutes
+
+    listed = decisions["P5"]
+    assert listed["action"] == "block"
+    assert listed["reasons"][0]["code"] == "LISTED_PAYEE"
+    assert "police" in listed["reasons"][0]["detail"]
+
+    # Alerts: one per review/block, routed to the event's branch, the last seen, or unassigned.
+    flagged = {e for e, d in decisions.items() if d["action"] in ("review", "block")}
+    assert set(alerts) == flagged
+    assert alerts["P5"]["branch_id"] == "BR003"
+    assert alerts["P4"]["branch_id"] == "BR002"  # from the account's earlier login
+    assert alerts["P7"]["branch_id"] == "BR005"
+    assert alerts["P6"]["branch_id"] == "unassigned"
+    assert alerts["P3"]["alert_id"] == "alert-P3"
+
+    assert Counter(d["reason"] for d in dead) == Counter(
+        {"not_json": 1, "invalid_amount": 1, "missing_field": 1, "invalid_timestamp": 1}
+    )
+    origins = {(d["source_topic"], d["source_offset"]) for d in dead}
+    assert origins == {
+        ("payments.jsonl", 8),
+        ("payments.jsonl", 9),
+        ("payments.jsonl", 10),
+        ("feedback.jsonl", 2),
+    }
+
+
+def test_decisions_follow_event_time_not_file_order(tmp_path):
+    day = bank_day()
+    day["logins"] = list(reversed(day["logins"]))
+    day["payments"] = [p for p in day["payments"] if isinstance(p, dict)]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(ruleset_text())
+    run_main(build_flow(settings_for(tmp_path, write_day(tmp_path, day), rules)))
+    decisions = {d["event_id"]: d for d in read_jsonl(tmp_path / "out" / "decisions.jsonl")}
+    assert decisions["P4"]["action"] == "block"
+
+
+def test_ruleset_hot_reload_while_running_and_broken_ruleset_rejected(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(ruleset_text("v1"))
+    logins = [login(f"L{i}", f"A{i % 7}", i * 0.01, True) for i in range(600)]
+    files = write_day(tmp_path, {"payments": [], "logins": logins, "feedback": []})
+    settings = settings_for(tmp_path, files, rules, rate=200.0)
+
+    def edit_rules() -> None:
+        time.sleep(0.8)
+        rules.write_text("version: broken\nrules: [ {id: x, condition: 'amount >' } ]\n")
+        time.sleep(0.8)
+        rules.write_text(ruleset_text("v2"))
+
+    editor = threading.Thread(target=edit_rules)
+    editor.start()
+    run_main(build_flow(settings))
+    editor.join()
+    versions = [d["rules_version"] for d in read_jsonl(tmp_path / "out" / "decisions.jsonl")]
+    assert len(versions) == 600
+    assert "broken" not in versions
+    switch = versions.index("v2")
+    assert switch > 100  # v1 kept deciding through the broken file
+    assert set(versions[:switch]) == {"v1"} and set(versions[switch:]) == {"v2"}
