@@ -1,0 +1,1 @@
+"""Real infrastructure for the test suite: Apache Kafka and redis-server."""

@@ -1,0 +1,107 @@
+"""A real Kafka broker for the tests, and small helpers to use it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+__all__ = ["consume_all", "kafka_broker", "new_topic", "produce"]
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "kafka-local"
+
+
+@contextmanager
+def kafka_broker(workdir: Path) -> Iterator[str]:
+    """`KAFKA_BOOTSTRAP_SERVERS` if set, else a broker started for the session."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        yield given
+        return
+    started = subprocess.run(
+        ["bash", str(SCRIPT), "start", "--dir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if started.returncode != 0:
+        log = workdir / "kafka.log"
+        tail = log.read_text()[-4000:] if log.exists() else ""
+        raise RuntimeError(f"Kafka did not start:\n{started.stderr}\n{tail}")
+    bootstrap = started.stdout.strip().rsplit("=", 1)[-1]
+    try:
+        _wait_for_metadata(bootstrap)
+        yield bootstrap
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "stop", "--dir", str(workdir)], timeout=60)
+
+
+def _wait_for_metadata(bootstrap: str, timeout: float = 60.0) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if admin.list_topics(timeout=5).brokers:
+                return
+        except Exception:
+            if time.time() > deadline:
+                raise
+        time.sleep(0.2)
+
+
+def new_topic(bootstrap: str, name: str, partitions: int = 3) -> str:
+    """Create a topic and wait until its partitions have leaders."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
+        future.result(timeout=30)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        topic = admin.list_topics(name, timeout=5).topics.get(name)
+        if (
+            topic is not None
+            and topic.error is None
+            and len(topic.partitions) == partitions
+            and all(p.leader >= 0 for p in topic.partitions.values())
+        ):
+            return name
+        time.sleep(0.1)
+    raise TimeoutError(f"topic {name} has no leaders after 30 s")
+
+
+def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for key, value in messages:
+        producer.produce(topic, value, key)
+        producer.poll(0)
+    remaining = producer.flush(30)
+    assert remaining == 0, f"{remaining} messages were not delivered to {topic}"
+
+
+def consume_all(bootstrap: str, topic: str, expected: int, timeout: float) -> list[Message]:
+    """Read `topic` from the start with a fresh group until `expected` messages or `timeout`."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    out: list[Message] = []
+    deadline = time.time() + timeout
+    try:
+        while len(out) < expected and time.time() < deadline:
+            for msg in consumer.consume(500, 0.2):
+                if msg.error() is None:
+                    out.append(msg)
+    finally:
+        consumer.close()
+    return out
