@@ -30,7 +30,8 @@ def bench_embedded(events: int = 200_000, customers: int = 5000, seed: int = 7) 
         started = time.perf_counter()
         run_main(flow)
         elapsed = time.perf_counter() - started
-        decisions = sum(1 for _ in open(Path(tmp) / "out" / "decisions.jsonl", "rb"))
+        with open(Path(tmp) / "out" / "decisions.jsonl", "rb") as fh:
+            decisions = sum(1 for _ in fh)
     return {
         "benchmark": "embedded",
         "events": events,

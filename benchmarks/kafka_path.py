@@ -88,7 +88,7 @@ def _one_rate(bootstrap: str, rate: float, seconds: float, customers: int) -> di
                     flow_ms.append(d.latency_ms)
         consumer.close()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "flow.log", "wb") as flow_log:
         config = Path(tmp) / "bench.yaml"
         config.write_text(
             yaml.safe_dump(
@@ -107,7 +107,7 @@ def _one_rate(bootstrap: str, rate: float, seconds: float, customers: int) -> di
             [sys.executable, "-m", "riskflow", "run", "--config", str(config)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(Path(tmp) / "flow.log", "wb"),
+            stderr=flow_log,
         )
         reader = threading.Thread(target=consume, daemon=True)
         reader.start()

@@ -105,18 +105,19 @@ def _parse_batch(batch: list[Raw]) -> list[Envelope | DeadLetter]:
 
 
 def _decide_batch(decider: Decider):
-    seen = {"version": "", "reloads": 0, "rejected": 0}
+    seen_version = [""]
+    seen_counts = [0, 0]
 
     def track_ruleset() -> None:
         holder = decider.rules
-        if holder.version != seen["version"]:
-            if seen["version"]:
-                RULESET_INFO.remove(seen["version"])
+        if holder.version != seen_version[0]:
+            if seen_version[0]:
+                RULESET_INFO.remove(seen_version[0])
             RULESET_INFO.labels(holder.version).set(1)
-            seen["version"] = holder.version
-        RULESET_RELOADS.inc(holder.reloads - int(seen["reloads"]))
-        RULESET_REJECTED.inc(holder.rejected - int(seen["rejected"]))
-        seen["reloads"], seen["rejected"] = holder.reloads, holder.rejected
+            seen_version[0] = holder.version
+        RULESET_RELOADS.inc(holder.reloads - seen_counts[0])
+        RULESET_REJECTED.inc(holder.rejected - seen_counts[1])
+        seen_counts[:] = [holder.reloads, holder.rejected]
 
     def decide(batch: list[Featured]) -> list[Verdict]:
         verdicts = [

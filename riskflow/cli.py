@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import socket
 import threading
 import time
@@ -27,6 +26,7 @@ from riskflow.config import (
 from riskflow.runner import run_flow
 from riskflow.summary import summary_table
 from simulator.config import SimConfig
+from simulator.files import write_denylist
 from simulator.stream import Bank
 
 __all__ = ["app"]
@@ -47,17 +47,6 @@ def _free_port(preferred: int) -> int:
         except OSError:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
-
-
-def write_denylist(bank: Bank, path: Path) -> int:
-    rows = bank.denylist_rows()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["entity", "value", "reason", "source"])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in ("entity", "value", "reason", "source")})
-    return len(rows)
 
 
 def _run_with_summary(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 from contract.messages import Action
 from scoring.rules.ruleset import RuleHit
@@ -11,7 +11,7 @@ from scoring.rules.ruleset import RuleHit
 __all__ = ["ACTIONS", "ACTION_RANK", "Policy"]
 
 ACTIONS: Final[tuple[Action, ...]] = ("allow", "challenge", "review", "block")
-ACTION_RANK: Final = {a: i for i, a in enumerate(ACTIONS)}
+ACTION_RANK: Final[dict[str, int]] = {a: i for i, a in enumerate(ACTIONS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,5 +39,5 @@ class Policy:
         chosen = self.by_score(score)
         for hit in hits:
             if ACTION_RANK[hit.action] > ACTION_RANK[chosen]:
-                chosen = hit.action
+                chosen = cast(Action, hit.action)
         return chosen

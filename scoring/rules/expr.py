@@ -13,6 +13,7 @@ match once the feature context must be converted for them on every event.
 from __future__ import annotations
 
 import ast
+import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -37,6 +38,8 @@ _UNARY_OPS = (ast.Not, ast.USub, ast.UAdd)
 _BIN_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
 _CMP_OPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
 _FEATURE_ARG: Final = "f"
+# Python 3.12 added a required `type_params` field to function nodes; 3.11 rejects it.
+_TYPE_PARAMS: Final[dict[str, Any]] = {"type_params": []} if sys.version_info >= (3, 12) else {}
 
 
 class RuleSyntaxError(ValueError):
@@ -181,7 +184,7 @@ def compile_condition(
         ),
         body=[ast.Return(ast.Call(ast.Name("bool", ast.Load()), [body], []))],
         decorator_list=[],
-        type_params=[],
+        **_TYPE_PARAMS,
     )
     module = ast.fix_missing_locations(ast.Module(body=[func], type_ignores=[]))
     code = compile(module, f"<rule {rule_id}>", "exec")

@@ -66,8 +66,8 @@ CASES = {
     "impossible_travel_login": ("login", LOGIN | TRAVEL, {"travel_km": 499.0}),
     "confirmed_fraud_account": (
         "payment",
-        PAY | {"account_fraud_labels_30d": 1},
-        {"account_fraud_labels_30d": 0},
+        PAY | {"account_fraud_labels_30d": 1, "is_new_payee": True},
+        {"is_new_payee": False},
     ),
 }
 

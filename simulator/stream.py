@@ -1,0 +1,80 @@
+"""The simulated bank as one time-ordered stream of messages, with ground truth."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from simulator.bank import Bank
+from simulator.config import SimConfig
+from simulator.emitter import Emitter, SimRecord
+from simulator.malformed import break_message
+from simulator.scenarios import SCENARIOS
+from simulator.sessions import normal_session
+from simulator.timefmt import Stamper
+
+__all__ = ["Bank", "SimRecord", "generate", "generate_with_truth"]
+
+_EVENTS_PER_SESSION = 2.4
+"""Measured mean of logins plus payments in a normal session; sets the session rate."""
+_ACCEPTED = 0.6
+"""Share of proposed sessions the active-hours thinning keeps, measured."""
+
+
+def generate_with_truth(config: SimConfig) -> Iterator[tuple[SimRecord, dict[str, Any] | None]]:
+    """Every message in event-time order, with its ground truth when it is fraud or broken."""
+    bank = Bank(config)
+    rng = random.Random(config.seed)
+    em = Emitter(rng)
+    customers = bank.customers
+    names = list(SCENARIOS)
+    weights = [SCENARIOS[n][1] for n in names]
+    start = config.start.timestamp()
+    end = start + config.days * 86400.0
+    sessions_per_s = (
+        len(customers) * config.events_per_customer_day / _EVENTS_PER_SESSION / _ACCEPTED / 86400
+    )
+    limit = config.max_events if config.max_events is not None else float("inf")
+    emitted = 0
+    clock = start + rng.expovariate(sessions_per_s)
+    while True:
+        heap = em.heap
+        while heap and (heap[0][0] <= clock or clock > end):
+            t, pending = em.pop()
+            if t > end or emitted >= limit:
+                return
+            truth = pending.truth
+            payload = None
+            breakable = truth is None and pending.kind != "feedback"
+            if breakable and config.malformed_rate > 0 and rng.random() < config.malformed_rate:
+                reason, payload = break_message(rng, pending.kind, pending.body)
+                truth = {
+                    "event_id": pending.body.get("event_id"),
+                    "account_id": pending.key,
+                    "kind": "malformed",
+                    "scenario": "malformed",
+                    "is_fraud": False,
+                    "expected_reason": reason,
+                }
+            yield em.record(t, pending, payload), truth
+            emitted += 1
+        if clock > end or emitted >= limit:
+            if not heap or emitted >= limit:
+                return
+            continue
+        c = customers[rng.randrange(len(customers))]
+        # Thinning: sessions mostly fall in the customer's own active hours.
+        if c.active_at(Stamper.local_hour(clock)) or rng.random() < 0.05:
+            if rng.random() < config.fraud_rate:
+                scenario = SCENARIOS[rng.choices(names, weights)[0]][0]
+                scenario(em, bank, c, clock)
+            else:
+                normal_session(em, bank, c, clock, config.label_legit_rate)
+        clock += rng.expovariate(sessions_per_s)
+
+
+def generate(config: SimConfig) -> Iterator[SimRecord]:
+    """Every message in event-time order."""
+    for record, _ in generate_with_truth(config):
+        yield record
