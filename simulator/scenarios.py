@@ -132,13 +132,17 @@ def far_city(home: int, rng_index: int) -> int:
 
 
 def impossible_travel(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
-    """A login at home, then within the hour activity from a city over 1,000 km away."""
+    """A login at home, then activity from a city over 1,000 km away sooner than any flight."""
     rng = em.rng
     name = "impossible_travel"
     em.login(c, t, success=True, device=c.devices[0], ip=c.home_ip, city=c.city)
     c.last_login = t
-    t += rng.uniform(30, 90) * 60
     away = far_city(c.city, rng.randrange(100))
+    _, lat, lon = CITIES[c.city]
+    _, far_lat, far_lon = CITIES[away]
+    km = haversine_km(lat, lon, far_lat, far_lon)
+    # Soon enough that no airliner could have made it (well over 900 km/h).
+    t += rng.uniform(0.3, 0.8) * km / 1000.0 * HOUR
     device = f"{c.account_id}-x{rng.randrange(1000)}"
     ip = f"198.51.100.{rng.randrange(1, 255)}"
     em.login(c, t, success=True, device=device, ip=ip, city=away, scenario=name)
