@@ -29,7 +29,14 @@ MAX_MESSAGE_BYTES: Final = 64 * 1024
 
 Event = Payment | Login | Feedback
 
-_DECODERS: Final = {
+_DECODERS: Final[
+    dict[
+        str,
+        msgspec.json.Decoder[Payment]
+        | msgspec.json.Decoder[Login]
+        | msgspec.json.Decoder[Feedback],
+    ]
+] = {
     "payment": msgspec.json.Decoder(Payment),
     "login": msgspec.json.Decoder(Login),
     "feedback": msgspec.json.Decoder(Feedback),
