@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def run_flow(
         # registry together, so one port per process carries everything.
         os.environ["BYTEWAX_DATAFLOW_API_ENABLED"] = "1"
         os.environ["BYTEWAX_DATAFLOW_API_PORT"] = str(settings.metrics.port + (process_id or 0))
+        # The API server also writes the dataflow's shape to a file; keep it out of the cwd.
+        os.environ.setdefault("BYTEWAX_DATAFLOW_API_CACHE_PATH", tempfile.gettempdir())
     cli_main(
         flow,
         workers_per_process=workers_per_process,
