@@ -49,7 +49,7 @@ class Raw:
 
     kind: str
     """`payment`, `login` or `feedback`: which contract the payload must meet."""
-    payload: bytes
+    payload: bytes | None
     topic: str
     partition: int | None = None
     offset: int | None = None
@@ -78,10 +78,11 @@ def _now_iso() -> str:
 
 
 def dead_letter(raw: Raw, reason: str, error: str) -> DeadLetter:
+    body = raw.payload or b""
     try:
-        payload, encoding = raw.payload.decode("utf-8"), "utf-8"
+        payload, encoding = body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        payload, encoding = base64.b64encode(raw.payload).decode("ascii"), "base64"
+        payload, encoding = base64.b64encode(body).decode("ascii"), "base64"
     return DeadLetter(
         reason=reason,
         error=error,

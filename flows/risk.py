@@ -64,9 +64,7 @@ def build_decider(settings: Settings) -> Decider:
 def _input(flow: Dataflow, settings: Settings) -> Stream[Raw]:
     source = settings.input
     if isinstance(source, KafkaInput):
-        kinds = settings.kafka.topics.inbound_kinds()
-        consumed = op.input("kafka_in", flow, kafka_io.inbound_source(settings.kafka))
-        return op.flat_map_batch("tag", consumed, lambda batch: kafka_io.to_raw(batch, kinds))
+        return op.input("kafka_in", flow, kafka_io.inbound_source(settings.kafka))
     iterated: IteratedSource
     if isinstance(source, FileInput):
         paths = {

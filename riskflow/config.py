@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import yaml
@@ -56,6 +57,8 @@ class KafkaSettings(_Strict, frozen=True):
     bootstrap_servers: str = "127.0.0.1:9092"
     topics: TopicNames = TopicNames()
     batch_size: int = 1000
+    start_offset: Literal["earliest", "latest"] = "earliest"
+    """Where a flow without recovery state starts reading the inbound topics."""
     consumer: dict[str, str] = {}
     """Extra librdkafka consumer properties."""
     producer: dict[str, str] = {}
