@@ -151,11 +151,12 @@ def _one_rate(bootstrap: str, rate: float, seconds: float, customers: int) -> di
             achieved = offered / (time.perf_counter() - start)
             time.sleep(3.0)  # the last decisions in flight
         finally:
+            # The flow first: whatever fails below must not leave it running.
+            flow.terminate()
+            flow.wait(timeout=30)
             stop.set()
             received = results.get(timeout=60)
             collector.join(timeout=30)
-            flow.terminate()
-            flow.wait(timeout=30)
 
     decode = msgspec.json.Decoder(_DecisionView).decode
     e2e: list[float] = []

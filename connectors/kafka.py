@@ -24,9 +24,10 @@ _PRODUCER_DEFAULTS = {
 
 
 _CONSUMER_DEFAULTS = {
-    # librdkafka lets an idle fetch wait up to 500 ms; a risk decision cannot.
-    "fetch.wait.max.ms": "10",
-    "fetch.error.backoff.ms": "10",
+    # A waiting fetch is answered as soon as data arrives, so this only bounds idle
+    # round trips; short values would make every idle partition hammer the broker.
+    "fetch.wait.max.ms": "100",
+    "fetch.error.backoff.ms": "50",
 }
 
 
