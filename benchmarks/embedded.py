@@ -10,8 +10,8 @@ from typing import Any
 from bytewax.testing import run_main
 
 from connectors.metrics import STATS
+from flows.config import FileOutput, MetricsSettings, Settings, SimulatorInput
 from flows.risk import build_flow
-from riskflow.config import FileOutput, MetricsSettings, Settings, SimulatorInput
 
 __all__ = ["bench_embedded"]
 

@@ -7,12 +7,41 @@ producer, bytewax's Kafka sink, serves decisions, alerts and dead letters.
 
 from __future__ import annotations
 
+from typing import Literal
+
+import msgspec
 from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
 
 from connectors.kafka_source import KafkaInbound
-from riskflow.config import KafkaSettings
+from contract import topics
 
-__all__ = ["inbound_source", "outbound_sink", "sink_message"]
+__all__ = ["KafkaSettings", "TopicNames", "inbound_source", "outbound_sink", "sink_message"]
+
+
+class TopicNames(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    payments: str = topics.PAYMENTS
+    logins: str = topics.LOGINS
+    feedback: str = topics.FEEDBACK
+    decisions: str = topics.DECISIONS
+    alerts: str = topics.ALERTS
+    deadletter: str = topics.DEADLETTER
+
+    def inbound_kinds(self) -> dict[str, str]:
+        """Topic name -> the contract its messages must meet."""
+        return {self.payments: "payment", self.logins: "login", self.feedback: "feedback"}
+
+
+class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topics: TopicNames = TopicNames()
+    batch_size: int = 1000
+    start_offset: Literal["earliest", "latest"] = "earliest"
+    """Where a flow without recovery state starts reading the inbound topics."""
+    consumer: dict[str, str] = {}
+    """Extra librdkafka consumer properties."""
+    producer: dict[str, str] = {}
+    """Extra librdkafka producer properties."""
+
 
 _PRODUCER_DEFAULTS = {
     # Decisions are latency-bound: send almost at once, but let a burst share a request.

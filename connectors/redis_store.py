@@ -23,10 +23,19 @@ import redis
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from connectors.metrics import REDIS_DROPPED, REDIS_WRITE_FAILURES, REDIS_WRITES
-from riskflow.config import RedisSettings
 from scoring.decide import Verdict
 
-__all__ = ["RedisSink", "account_key", "account_record"]
+__all__ = ["RedisSettings", "RedisSink", "account_key", "account_record"]
+
+
+class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "riskflow"
+    ttl_s: int = 30 * 86400
+    """Accounts idle this long expire from Redis (the flow's own state keeps them)."""
+    max_pending: int = 100_000
+    """Accounts buffered while Redis is unreachable; the oldest are dropped beyond it."""
+
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.encode

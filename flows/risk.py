@@ -33,7 +33,7 @@ from connectors.simulated import simulator_source
 from contract.messages import DeadLetter
 from contract.parse import Envelope, Raw, parse
 from features.operator import Featured, account_logic
-from riskflow.config import (
+from flows.config import (
     FileInput,
     FileOutput,
     KafkaInput,

@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.live import Live
 
 from connectors.metrics import STATS
-from flows.risk import build_flow
-from riskflow.config import (
+from flows.config import (
     FileInput,
     FileOutput,
     ListsSettings,
@@ -23,6 +22,7 @@ from riskflow.config import (
     SimulatorInput,
     load_settings,
 )
+from flows.risk import build_flow
 from riskflow.runner import run_flow
 from riskflow.summary import summary_table
 from simulator.config import SimConfig

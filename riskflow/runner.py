@@ -11,7 +11,7 @@ from bytewax._bytewax import cli_main
 from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig, init_db_dir
 
-from riskflow.config import Settings
+from flows.config import Settings
 
 __all__ = ["recovery_config", "run_flow"]
 

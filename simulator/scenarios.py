@@ -64,37 +64,27 @@ def account_takeover(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
 def card_testing(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
     """Stolen card details tried with many tiny payments, then one that counts."""
     rng = em.rng
-    name = "card_testing"
     channel = rng.choice(("pos", "online"))
-    for _ in range(rng.randint(6, 20)):
+
+    def charge(when: float, amount: float) -> None:
         event_id = em.payment(
             c,
-            t,
-            amount=rng.uniform(0.5, 5.0),
+            when,
+            amount=amount,
             channel=channel,
             txn_type="card",
             auth="none",
             merchant=bank.merchants[rng.randrange(len(bank.merchants))],
-            scenario=name,
+            scenario="card_testing",
         )
-        label_payment(
-            em, c, event_id, t, fraud=True, source="chargeback", delay=rng.uniform(7, 45) * DAY
-        )
+        delay = rng.uniform(7, 45) * DAY
+        label_payment(em, c, event_id, when, fraud=True, source="chargeback", delay=delay)
+
+    for _ in range(rng.randint(6, 20)):
+        charge(t, rng.uniform(0.5, 5.0))
         t += rng.uniform(5, 25)
     if rng.random() < 0.5:
-        event_id = em.payment(
-            c,
-            t + rng.uniform(30, 300),
-            amount=c.typical_amount * rng.uniform(5, 15),
-            channel=channel,
-            txn_type="card",
-            auth="none",
-            merchant=bank.merchants[rng.randrange(len(bank.merchants))],
-            scenario=name,
-        )
-        label_payment(
-            em, c, event_id, t, fraud=True, source="chargeback", delay=rng.uniform(7, 45) * DAY
-        )
+        charge(t + rng.uniform(30, 300), c.typical_amount * rng.uniform(5, 15))
 
 
 def large_night_transfer(em: Emitter, bank: Bank, c: Customer, t: float) -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from bytewax.testing import run_main
 
-from flows.risk import build_flow
-from riskflow.config import (
+from flows.config import (
     FileInput,
     FileOutput,
     ListsSettings,
@@ -18,6 +17,7 @@ from riskflow.config import (
     RulesSettings,
     Settings,
 )
+from flows.risk import build_flow
 from tests.flows.streams import bank_day, login, read_jsonl, ruleset_text, write_jsonl
 
 

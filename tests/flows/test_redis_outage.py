@@ -14,7 +14,7 @@ import redis
 from connectors.metrics import REDIS_WRITE_FAILURES
 from connectors.redis_store import RedisSink
 from contract.messages import Decision
-from riskflow.config import RedisSettings
+from flows.config import RedisSettings
 from scoring.decide import Verdict
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,8 @@
-"""The typed configuration of a riskflow run, loaded from YAML.
+"""The typed configuration of a flow, loaded from YAML.
+
+Each backend owns its settings (`connectors.kafka.KafkaSettings`,
+`connectors.redis_store.RedisSettings`, `features.account.FeatureConfig`,
+`scoring.policy.Policy`); this module composes them with the run's own.
 
 Every section has working defaults, so an empty file is a valid config. The
 environment variables `KAFKA_BOOTSTRAP_SERVERS` and `REDIS_URL` override the
@@ -9,12 +13,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 import msgspec
 import yaml
 
-from contract import topics
+from connectors.kafka import KafkaSettings
+from connectors.redis_store import RedisSettings
 from features.account import FeatureConfig
 from scoring.policy import Policy
 
@@ -31,47 +35,12 @@ __all__ = [
     "RulesSettings",
     "Settings",
     "SimulatorInput",
-    "TopicNames",
     "load_settings",
 ]
 
 
 class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
-
-
-class TopicNames(_Strict, frozen=True):
-    payments: str = topics.PAYMENTS
-    logins: str = topics.LOGINS
-    feedback: str = topics.FEEDBACK
-    decisions: str = topics.DECISIONS
-    alerts: str = topics.ALERTS
-    deadletter: str = topics.DEADLETTER
-
-    def inbound_kinds(self) -> dict[str, str]:
-        """Topic name -> the contract its messages must meet."""
-        return {self.payments: "payment", self.logins: "login", self.feedback: "feedback"}
-
-
-class KafkaSettings(_Strict, frozen=True):
-    bootstrap_servers: str = "127.0.0.1:9092"
-    topics: TopicNames = TopicNames()
-    batch_size: int = 1000
-    start_offset: Literal["earliest", "latest"] = "earliest"
-    """Where a flow without recovery state starts reading the inbound topics."""
-    consumer: dict[str, str] = {}
-    """Extra librdkafka consumer properties."""
-    producer: dict[str, str] = {}
-    """Extra librdkafka producer properties."""
-
-
-class RedisSettings(_Strict, frozen=True):
-    url: str = "redis://127.0.0.1:6379/0"
-    key_prefix: str = "riskflow"
-    ttl_s: int = 30 * 86400
-    """Accounts idle this long expire from Redis (the flow's own state keeps them)."""
-    max_pending: int = 100_000
-    """Accounts buffered while Redis is unreachable; the oldest are dropped beyond it."""
 
 
 class RulesSettings(_Strict, frozen=True):
