@@ -18,7 +18,16 @@ from flows.config import (
     Settings,
 )
 from flows.risk import build_flow
-from tests.flows.streams import bank_day, login, read_jsonl, ruleset_text, write_jsonl
+from scoring.rules.ruleset import DEFAULT_RULESET_PATH
+from tests.flows.streams import (
+    at,
+    bank_day,
+    login,
+    payment,
+    read_jsonl,
+    ruleset_text,
+    write_jsonl,
+)
 
 
 def settings_for(tmp: Path, files: dict[str, Path], rules: Path, rate: float | None = None):
@@ -123,3 +132,21 @@ def test_ruleset_hot_reload_while_running_and_broken_ruleset_rejected(tmp_path):
     switch = versions.index("v2")
     assert switch > 100  # v1 kept deciding through the broken file
     assert set(versions[:switch]) == {"v1"} and set(versions[switch:]) == {"v2"}
+
+
+def test_labels_count_only_from_their_own_time_in_a_backtest(tmp_path):
+    # Files deliberately out of order: the replay must still deliver by event time.
+    payments = [
+        payment("P3", "A1", 120, 50.0, payee_account="NEW-PAYEE"),
+        payment("P1", "A1", 0, 50.0, payee_account="SHOP"),
+        payment("P2", "A1", 30, 50.0, payee_account="OTHER"),
+    ]
+    feedback = [{"event_id": "P1", "account_id": "A1", "label": "fraud", "ts": at(60)}]
+    files = write_day(tmp_path, {"payments": payments, "logins": [], "feedback": feedback})
+    settings = settings_for(tmp_path, files, Path(DEFAULT_RULESET_PATH))
+    run_main(build_flow(settings))
+    decisions = {d["event_id"]: d for d in read_jsonl(tmp_path / "out" / "decisions.jsonl")}
+    codes = {e: [r["code"] for r in d["reasons"]] for e, d in decisions.items()}
+    # P2 (30 min) precedes the label (60 min): the future label must not touch it.
+    assert "PRIOR_CONFIRMED_FRAUD" not in codes["P2"]
+    assert "PRIOR_CONFIRMED_FRAUD" in codes["P3"]

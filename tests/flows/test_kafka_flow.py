@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -43,7 +44,12 @@ def topics(kafka_bootstrap):
 
 
 @pytest.fixture
-def flow_process(tmp_path, kafka_bootstrap, redis_url, topics):
+def metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def flow_process(tmp_path, kafka_bootstrap, redis_url, topics, metrics_port):
     rules = tmp_path / "rules.yaml"
     rules.write_text(ruleset_text("it-1"))
     deny = tmp_path / "deny.csv"
@@ -58,7 +64,7 @@ def flow_process(tmp_path, kafka_bootstrap, redis_url, topics):
                 "redis": {"url": redis_url, "key_prefix": "it"},
                 "rules": {"path": str(rules)},
                 "lists": {"deny_path": str(deny)},
-                "metrics": {"port": free_port()},
+                "metrics": {"port": metrics_port},
                 "recovery": {"directory": str(tmp_path / "recovery"), "snapshot_interval_s": 1},
             }
         )
@@ -80,7 +86,7 @@ def flow_process(tmp_path, kafka_bootstrap, redis_url, topics):
 
 
 def test_decisions_dead_letters_alerts_and_redis(
-    kafka_bootstrap, topics, flow_process, redis_client, tmp_path
+    kafka_bootstrap, topics, flow_process, redis_client, tmp_path, metrics_port
 ):
     day = bank_day()
     # Logins reach a bank's pipeline before the payments they enable.
@@ -129,3 +135,14 @@ def test_decisions_dead_letters_alerts_and_redis(
     assert features["pay_count_24h"] == 3 and features["amount"] == 25_000.0
     assert json.loads(record[b"decision"])["event_id"] == "P3"
     assert 0 < redis_client.ttl("it:account:A1") <= 30 * 86400
+
+    # One endpoint: riskflow's metrics and bytewax's own operator metrics together.
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    assert 'riskflow_decisions_total{action="block",event_type="payment"} 4.0' in text
+    assert 'riskflow_deadletters_total{reason="not_json"} 1.0' in text
+    assert "riskflow_decision_latency_seconds_bucket" in text
+    assert 'riskflow_rule_hits_total{action="block",rule_id="takeover"} 1.0' in text
+    assert 'riskflow_ruleset_info{version="it-1"} 1.0' in text
+    assert 'step_id="riskflow.features"' in text  # bytewax's per-operator metrics
+    assert "account_id" not in text
