@@ -23,6 +23,7 @@ __all__ = [
     "FeedbackSource",
     "Label",
     "Login",
+    "Notification",
     "Payment",
     "Reason",
     "TxnType",
@@ -129,6 +130,26 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     score: float
     reasons: list[Reason]
     summary: str
+    created_at: str
+
+
+class Notification(msgspec.Struct, frozen=True, kw_only=True):
+    """A message for the customer. Topic `risk.notifications`, key = account_id."""
+
+    notification_id: str
+    """`{type}:{event_id}`: the same after a replay, so the sender can deduplicate."""
+    type: Literal[
+        "transfer_intercepted",
+        "transfer_challenged",
+        "transfer_under_review",
+        "large_transfer",
+        "new_device_login",
+        "account_locked",
+    ]
+    event_id: str
+    account_id: str
+    channel: Literal["app", "sms"]
+    text: str
     created_at: str
 
 

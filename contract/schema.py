@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from contract.messages import Alert, DeadLetter, Decision, Feedback, Login, Payment
+from contract.messages import Alert, DeadLetter, Decision, Feedback, Login, Notification, Payment
 
 __all__ = ["MESSAGE_TYPES", "SCHEMA_DIR", "schema_for", "write_schemas"]
 
@@ -26,6 +26,7 @@ MESSAGE_TYPES: dict[str, type] = {
     "decision": Decision,
     "alert": Alert,
     "deadletter": DeadLetter,
+    "notification": Notification,
 }
 
 

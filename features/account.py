@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from contract.messages import Feedback, Login, Payment
 from features.catalog import NO_LOGIN_MINUTES, Features
@@ -24,7 +27,12 @@ __all__ = ["AccountState", "FeatureConfig"]
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,14 @@ class FeatureConfig:
     known_ips_cap: int = 64
     failed_logins_cap: int = 64
     fraud_label_days: float = 30.0
+    timezone: str = "Asia/Shanghai"
+    """Where "today" is for daily limits: the cumulative amount resets at local midnight here."""
+    lock_after_failures: int = 5
+    """Consecutive failed logins after which the account is locked."""
+    lock_minutes: float = 30.0
+    """A lock expires this long after the last failure."""
+    unlock_methods: tuple[str, ...] = ("token", "usb_key", "biometric")
+    """A successful login with one of these lifts a lock at once."""
 
 
 class AccountState:
@@ -46,6 +62,9 @@ class AccountState:
     __slots__ = (
         "amounts",
         "cfg",
+        "consecutive_failures",
+        "day",
+        "day_total",
         "devices",
         "fail_times",
         "failures_before_login",
@@ -53,6 +72,7 @@ class AccountState:
         "home_branch",
         "hours",
         "ips",
+        "last_failure",
         "last_login",
         "last_login_new_device",
         "last_place",
@@ -79,6 +99,11 @@ class AccountState:
         """(lat, lon, time) of the last successful login that carried a location."""
         self.home_branch: str | None = None
         self.fraud_label_times: list[float] = []
+        self.day = 0
+        """Local calendar day (proleptic ordinal) that `day_total` belongs to."""
+        self.day_total = 0.0
+        self.consecutive_failures = 0
+        self.last_failure: float | None = None
 
     # ---- features ----------------------------------------------------------
 
@@ -121,6 +146,33 @@ class AccountState:
         f["distinct_devices_24h"] = self.devices.distinct_since(since)
         f["distinct_ips_24h"] = self.ips.distinct_since(since)
 
+    def _locked(self, t: float) -> bool:
+        cfg = self.cfg
+        return (
+            self.consecutive_failures >= cfg.lock_after_failures
+            and self.last_failure is not None
+            and t - self.last_failure < cfg.lock_minutes * MINUTE
+        )
+
+    def _lock_features(self, t: float, f: Features) -> None:
+        f["consecutive_failures"] = self.consecutive_failures
+        f["account_locked"] = self._locked(t)
+
+    def _daily(self, ts: datetime, amount: float) -> float:
+        """Today's cumulative amount with this payment; today ends at local midnight."""
+        day = ts.astimezone(_zone(self.cfg.timezone)).toordinal()
+        if day > self.day:
+            self.day, self.day_total = day, 0.0
+        elif day < self.day:
+            # A straggler from an earlier day: that day's total is no longer kept.
+            return amount
+        self.day_total += amount
+        return self.day_total
+
+    def _today(self, ts: datetime) -> float:
+        day = ts.astimezone(_zone(self.cfg.timezone)).toordinal()
+        return self.day_total if day == self.day else 0.0
+
     def _common(self, t: float, hour: int, f: Features) -> None:
         f["hour"] = hour
         f["is_night"] = hour < 6
@@ -160,7 +212,9 @@ class AccountState:
         f["hour_share"] = share
         f["hour_unusual"] = share < 0.05
         self._login_context(t, f)
+        self._lock_features(t, f)
         self._travel(t, p.lat, p.lon, f)
+        f["daily_total"] = self._daily(p.ts, amount)
 
         payee = p.payee_account
         f["is_new_payee"] = payee is not None and payee not in self.payees
@@ -198,18 +252,28 @@ class AccountState:
         f["hour_unusual"] = f["hour_share"] < 0.05  # type: ignore[operator]
         self._common(t, hour, f)
         self._login_context(t, f)
+        self._lock_features(t, f)
+        f["daily_total"] = self._today(login.ts)
         self._travel(t, login.lat, login.lon, f)
         f["distinct_payees_24h"] = self.payees.distinct_since(t - DAY)
-        self._novelty(t, login.device_id, login.ip, f, trusted=login.success)
+        # While locked, the bank refuses a success with a weak method: it counts for nothing.
+        strong = login.auth_method in self.cfg.unlock_methods
+        accepted = login.success and (not f["account_locked"] or strong)
+        if accepted:
+            f["account_locked"] = False  # this very login lifts the lock
+        self._novelty(t, login.device_id, login.ip, f, trusted=accepted)
         self._windows(t, f)
 
-        if login.success:
+        if accepted:
+            self.consecutive_failures = 0
             self.failures_before_login = sum(1 for x in self.fail_times if t - HOUR < x <= t)
             self.last_login = t if self.last_login is None else max(self.last_login, t)
             self.last_login_new_device = bool(f["is_new_device"])
             if login.lat is not None and login.lon is not None:
                 self.last_place = (login.lat, login.lon, t)
-        else:
+        elif not login.success:
+            self.consecutive_failures += 1
+            self.last_failure = t if self.last_failure is None else max(self.last_failure, t)
             fails = self.fail_times
             fails.append(t)
             fails.sort()
@@ -247,6 +311,10 @@ class AccountState:
             self.last_place,
             self.home_branch,
             self.fraud_label_times,
+            self.day,
+            self.day_total,
+            self.consecutive_failures,
+            self.last_failure,
         )
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -269,6 +337,10 @@ class AccountState:
             s.last_place,
             s.home_branch,
             s.fraud_label_times,
+            s.day,
+            s.day_total,
+            s.consecutive_failures,
+            s.last_failure,
         ) = pickle.loads(blob)
         if version != _SNAPSHOT_VERSION:
             raise ValueError(f"account snapshot version {version} is not {_SNAPSHOT_VERSION}")

@@ -65,11 +65,17 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
     "failures_before_login": (int, "failed logins in the hour before the last successful one"),
     "travel_km": (float, "km from the last located login to this event (0 if unknown)"),
     "travel_kmh": (float, "implied speed in km/h from the last located login (0 if unknown)"),
+    # limits and locks
+    "daily_total": (float, "paid today (local day of the configured zone), this payment included"),
+    "consecutive_failures": (int, "failed logins in a row before this event"),
+    "account_locked": (bool, "locked by consecutive failures, not yet lifted or expired"),
     # risk lists (filled by scoring)
     "account_listed": (bool, "the account is on the deny list"),
     "payee_listed": (bool, "the payee account is on the deny list"),
     "device_listed": (bool, "the device is on the deny list"),
-    "ip_listed": (bool, "the IP is on the deny list"),
+    "ip_listed": (bool, "the IP (or a range containing it) is on the deny list"),
+    "merchant_listed": (bool, "the merchant is on the deny list"),
+    "terminal_listed": (bool, "the terminal is on the deny list"),
     # outcomes already known for this account
     "account_fraud_labels_30d": (int, "fraud labels received for this account in 30 days"),
 }

@@ -5,19 +5,34 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Protocol
 
-from contract.messages import Alert, Decision, Login, Payment, Reason
+from contract.messages import Alert, Decision, Login, Notification, Payment, Reason
 from features.catalog import Features
-from scoring.lists import DenyListFile
+from scoring.limits import LimitsTable
+from scoring.lists.entries import ListEntry
+from scoring.lists.index import Screening, list_reason
+from scoring.notify import NotificationPolicy, notifications_for
 from scoring.policy import Policy
 from scoring.rules.reload import RulesetHolder
+from scoring.rules.ruleset import RuleHit
 from scoring.score import SEVERITY_RANK, score
 
-__all__ = ["UNASSIGNED_BRANCH", "Decider", "Verdict"]
+__all__ = ["UNASSIGNED_BRANCH", "Decider", "ListSource", "Verdict"]
 
 UNASSIGNED_BRANCH: Final = "unassigned"
 RULES_ONLY_MODEL: Final = "rules-only"
+
+
+class ListSource(Protocol):
+    """A worker's current copy of the risk lists."""
+
+    def screen(self, event: Payment | Login, features: Features, now: float) -> Screening: ...
+
+
+def _watch_hit(entry: ListEntry) -> RuleHit:
+    reason = list_reason(entry)
+    return RuleHit(f"watch_{entry.entity}", entry.action, "high", reason.code, reason.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +44,7 @@ class Verdict:
     features: Features
     hits: tuple[tuple[str, str], ...] = ()
     """(rule id, rule action) of every rule that fired."""
+    notifications: tuple[Notification, ...] = ()
 
 
 def _iso(ts: float) -> str:
@@ -60,15 +76,19 @@ class Decider:
     def __init__(
         self,
         rules: RulesetHolder,
-        lists: DenyListFile,
+        lists: ListSource,
         policy: Policy,
         *,
+        limits: LimitsTable | None = None,
+        notify: NotificationPolicy | None = None,
         model_version: str = RULES_ONLY_MODEL,
         clock=time.time,
     ) -> None:
         self.rules = rules
         self.lists = lists
         self.policy = policy
+        self.limits = limits or LimitsTable()
+        self.notify = notify or NotificationPolicy()
         self.model_version = model_version
         self.clock = clock
 
@@ -80,17 +100,31 @@ class Decider:
         received_at: float,
     ) -> Verdict:
         now = self.clock()
-        listed = self.lists.current(now).screen(event, features)
+        screening = self.lists.screen(event, features, now)
         ruleset = self.rules.current()
         event_type = "payment" if isinstance(event, Payment) else "login"
         hits = ruleset.evaluate(features, event_type)
+        if isinstance(event, Payment):
+            over = self.limits.check(
+                event.auth_method,
+                event.channel,
+                event.txn_type,
+                event.amount,
+                float(features.get("daily_total", event.amount)),
+            )
+            if over is not None:
+                hits.append(over)
+        hits.extend(_watch_hit(e) for e in screening.watch)
+        if screening.suppressed_rules:
+            hits = [h for h in hits if h.rule_id not in screening.suppressed_rules]
         value, reasons = score(hits, features)
+        listed = screening.deny
         if listed:
-            # The entry itself (who listed it and why) is what staff need first.
-            reasons = [e.as_reason() for e in listed] + reasons
+            # A deny hit cannot be overridden, and who listed it and why is what staff need first.
+            reasons = [list_reason(e) for e in listed] + reasons
             value = max(value, 0.99)
         action = self.policy.action(value, hits)
-        if listed and action != "block":
+        if listed:
             action = "block"
         done = self.clock()
         decision = Decision(
@@ -121,4 +155,5 @@ class Decider:
                 summary=_summary(event, action, reasons),
                 created_at=decision.ts,
             )
-        return Verdict(decision, alert, features, tuple((h.rule_id, h.action) for h in hits))
+        notes = tuple(notifications_for(event, features, decision, self.notify))
+        return Verdict(decision, alert, features, tuple((h.rule_id, h.action) for h in hits), notes)

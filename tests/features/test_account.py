@@ -25,6 +25,17 @@ def pay(minutes: float, amount: float = 100.0, **kw) -> Payment:
     )
 
 
+def pay_at(ts: datetime, amount: float) -> Payment:
+    return Payment(
+        event_id=f"p{ts.isoformat()}",
+        ts=ts,
+        account_id="A1",
+        amount=amount,
+        channel="online",
+        txn_type="transfer",
+    )
+
+
 def login(minutes: float, success: bool = True, **kw) -> Login:
     return Login(
         event_id=f"l{minutes}",
@@ -45,12 +56,8 @@ def feed(state: AccountState, event: Payment | Login):
 
 def test_every_catalogued_feature_is_produced_for_payments_and_logins():
     state = AccountState()
-    assert set(feed(state, pay(0))) == set(FEATURES) - {
-        "account_listed",
-        "payee_listed",
-        "device_listed",
-        "ip_listed",
-    }
+    listed = {f"{e}_listed" for e in ("account", "payee", "device", "ip", "merchant", "terminal")}
+    assert set(feed(state, pay(0))) == set(FEATURES) - listed
     assert set(feed(state, login(1))) == set(feed(AccountState(), pay(0)))
 
 
@@ -141,3 +148,52 @@ def test_snapshot_round_trip_gives_identical_future_features():
     nxt = pay(200, 77.0, payee_account="P9", device_id="x", lat=31, lon=121)
     assert feed(restored, nxt) == feed(original, nxt)
     assert len(original.to_bytes()) < 4096
+
+
+def test_daily_total_resets_at_local_midnight_of_the_configured_zone():
+    state = AccountState(FeatureConfig(timezone="Asia/Shanghai"))
+    late = T0.replace(hour=23, minute=50)  # 23:50 in Shanghai
+    assert feed(state, pay_at(late, 4000.0))["daily_total"] == 4000.0
+    assert feed(state, pay_at(late + timedelta(minutes=5), 3000.0))["daily_total"] == 7000.0
+    after = feed(state, pay_at(late + timedelta(minutes=15), 1000.0))  # 00:05 next day
+    assert after["daily_total"] == 1000.0
+    # The same instants seen from UTC fall on one UTC day: the zone decides, not UTC.
+    utc = AccountState(FeatureConfig(timezone="UTC"))
+    for minutes, amount in ((0, 4000.0), (5, 3000.0), (15, 1000.0)):
+        f = feed(utc, pay_at(late + timedelta(minutes=minutes), amount))
+    assert f["daily_total"] == 8000.0
+
+
+def test_replayed_snapshot_does_not_double_count_the_daily_total():
+    state = AccountState()
+    feed(state, pay(0, 500.0))
+    snapshot = state.to_bytes()
+    feed(state, pay(10, 700.0))
+    replayed = AccountState.from_bytes(snapshot)
+    assert feed(replayed, pay(10, 700.0))["daily_total"] == 1200.0
+
+
+def test_consecutive_failures_lock_the_account_until_a_strong_login_or_expiry():
+    cfg = FeatureConfig(lock_after_failures=3, lock_minutes=30)
+    state = AccountState(cfg)
+    for m in range(3):
+        assert feed(state, login(m, success=False))["account_locked"] is False
+    locked = feed(state, login(3, success=True, auth_method="password"))
+    assert locked["account_locked"] is True and locked["consecutive_failures"] == 3
+    # The weak success was refused: still locked.
+    assert feed(state, login(4, success=True, auth_method="sms_otp"))["account_locked"] is True
+    # A strong success is let in (its own decision is not a lock) and lifts the lock.
+    strong = feed(state, login(5, success=True, auth_method="usb_key"))
+    assert strong["account_locked"] is False and strong["consecutive_failures"] == 3
+    assert feed(state, login(6, success=True))["account_locked"] is False
+    assert feed(state, login(7, success=False))["consecutive_failures"] == 0
+
+
+def test_a_lock_expires_and_a_success_resets_the_count():
+    state = AccountState(FeatureConfig(lock_after_failures=2, lock_minutes=30))
+    feed(state, login(0, success=False))
+    feed(state, login(1, success=False))
+    assert feed(state, login(20, success=False))["account_locked"] is True
+    after = feed(state, login(51, success=True))  # 30 min after the last failure
+    assert after["account_locked"] is False
+    assert feed(state, login(52, success=False))["consecutive_failures"] == 0

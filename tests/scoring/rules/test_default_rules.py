@@ -34,6 +34,13 @@ CASES = {
     "denylist_account": ("login", LOGIN | {"account_listed": True}, {"account_listed": False}),
     "denylist_device": ("payment", PAY | {"device_listed": True}, {"device_listed": False}),
     "denylist_ip": ("login", LOGIN | {"ip_listed": True}, {"ip_listed": False}),
+    "denylist_merchant": ("payment", PAY | {"merchant_listed": True}, {"merchant_listed": False}),
+    "denylist_terminal": ("payment", PAY | {"terminal_listed": True}, {"terminal_listed": False}),
+    "account_locked": (
+        "login",
+        LOGIN | {"account_locked": True, "consecutive_failures": 5},
+        {"account_locked": False},
+    ),
     "takeover_chain": ("payment", TAKEOVER, {"minutes_since_login": 31.0}),
     "login_new_device_after_failures": (
         "login",

@@ -1,0 +1,1 @@
+"""Risk lists: deny, watch and allow entries, screened on every event."""
