@@ -22,6 +22,7 @@ __all__ = ["OUTPUT_FILES", "file_sinks", "merged_lines", "replay_source"]
 OUTPUT_FILES = {
     "decisions": "decisions.jsonl",
     "alerts": "alerts.jsonl",
+    "notifications": "notifications.jsonl",
     "deadletter": "deadletter.jsonl",
 }
 

@@ -11,11 +11,20 @@ from typing import Literal
 
 import msgspec
 from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.kafka_source import KafkaInbound
 from contract import topics
 
-__all__ = ["KafkaSettings", "TopicNames", "inbound_source", "outbound_sink", "sink_message"]
+__all__ = [
+    "KafkaSettings",
+    "TopicNames",
+    "ensure_topics",
+    "inbound_source",
+    "outbound_sink",
+    "sink_message",
+]
 
 
 class TopicNames(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -25,6 +34,7 @@ class TopicNames(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     decisions: str = topics.DECISIONS
     alerts: str = topics.ALERTS
     deadletter: str = topics.DEADLETTER
+    notifications: str = topics.NOTIFICATIONS
 
     def inbound_kinds(self) -> dict[str, str]:
         """Topic name -> the contract its messages must meet."""
@@ -81,3 +91,14 @@ def outbound_sink(settings: KafkaSettings) -> KafkaSink:
 
 def sink_message(topic: str, key: str, value: bytes) -> KafkaSinkMessage:
     return KafkaSinkMessage(key.encode(), value, topic=topic)
+
+
+def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 1) -> None:
+    """Create topics that do not exist yet (broker-default replication); existing ones stay."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(n, partitions, -1) for n in names]).values():
+        try:
+            future.result(timeout=30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise

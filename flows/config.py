@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import yaml
 
 from connectors.kafka import KafkaSettings
 from connectors.redis_store import RedisSettings
+from contract import topics
 from features.account import FeatureConfig
+from scoring.limits import LimitsTable
+from scoring.notify import NotificationPolicy
 from scoring.policy import Policy
 
 __all__ = [
@@ -50,9 +54,15 @@ class RulesSettings(_Strict, frozen=True):
 
 
 class ListsSettings(_Strict, frozen=True):
-    deny_path: str | None = None
-    """CSV `entity,value,reason,source`; re-read when it changes."""
+    backend: Literal["file", "redis"] = "file"
+    """`redis`: the shared lists in `redis` (source of truth), followed on `topic`."""
+    path: str | None = None
+    """`file` backend: a lists CSV (see `scoring.lists.csvfile`), re-read when it changes."""
     check_interval_s: float = 1.0
+    topic: str = topics.LISTS
+    """Control topic announcing every change to every flow process."""
+    sweep_interval_s: float = 5.0
+    """How often expired entries are removed from Redis and audited."""
 
 
 class MetricsSettings(_Strict, frozen=True):
@@ -109,6 +119,8 @@ class Settings(_Strict, frozen=True):
     lists: ListsSettings = ListsSettings()
     features: FeatureConfig = FeatureConfig()
     policy: Policy = Policy()
+    limits: LimitsTable = LimitsTable()
+    notifications: NotificationPolicy = NotificationPolicy()
     metrics: MetricsSettings = MetricsSettings()
     recovery: RecoverySettings = RecoverySettings()
 

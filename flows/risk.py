@@ -1,8 +1,8 @@
 """The risk dataflow: raw messages in, decisions, alerts and dead letters out.
 
     raw -> parse -> (dead letters)
-               \\-> key by account -> features (per-account state) -> decide
-                                                                     -> decisions, alerts, Redis
+               \\-> key by account -> features (per-account state) -> decide (lists, limits,
+                   rules, policy) -> decisions, alerts, customer notifications, Redis
 
 Run it with `riskflow run --config FILE` or, for bytewax's own runner,
 `python -m bytewax.run "flows.risk:from_config('riskflow.yaml')"`.
@@ -10,11 +10,15 @@ Run it with `riskflow run --config FILE` or, for bytewax's own runner,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import bytewax.operators as op
 import msgspec
+import redis
+from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.dataflow import Dataflow, Stream
 
 from connectors import kafka as kafka_io
@@ -41,15 +45,36 @@ from flows.config import (
     SimulatorInput,
     load_settings,
 )
-from scoring.decide import Decider, Verdict
-from scoring.lists import DenyListFile
+from scoring.decide import Decider, ListSource, Verdict
+from scoring.lists.csvfile import FileLists
 from scoring.rules.reload import RulesetHolder
 from scoring.rules.ruleset import DEFAULT_RULESET_PATH
 from simulator.config import SimConfig
 
-__all__ = ["build_decider", "build_flow", "from_config"]
+__all__ = ["build_decider", "build_flow", "build_lists", "from_config"]
 
 _encode = msgspec.json.encode
+
+
+def build_lists(settings: Settings) -> ListSource:
+    """This process's copy of the risk lists."""
+    conf = settings.lists
+    if conf.backend == "file":
+        return FileLists(conf.path, check_interval_s=conf.check_interval_s)
+    if settings.redis is None:
+        raise ValueError("lists.backend 'redis' needs a redis section (or REDIS_URL)")
+    # Imported here so file-backed runs need neither Redis nor a control topic.
+    from connectors.lists_redis import RedisLists, RedisListStore
+
+    store = RedisListStore(
+        redis.Redis.from_url(settings.redis.url), prefix=settings.redis.key_prefix
+    )
+    return RedisLists(
+        store,
+        bootstrap=settings.kafka.bootstrap_servers,
+        topic=conf.topic,
+        sweep_interval_s=conf.sweep_interval_s,
+    )
 
 
 def build_decider(settings: Settings) -> Decider:
@@ -57,8 +82,13 @@ def build_decider(settings: Settings) -> Decider:
         settings.rules.path or DEFAULT_RULESET_PATH,
         check_interval_s=settings.rules.check_interval_s,
     )
-    lists = DenyListFile(settings.lists.deny_path, check_interval_s=settings.lists.check_interval_s)
-    return Decider(rules, lists, settings.policy)
+    return Decider(
+        rules,
+        build_lists(settings),
+        settings.policy,
+        limits=settings.limits,
+        notify=settings.notifications,
+    )
 
 
 def _input(flow: Dataflow, settings: Settings) -> Stream[Raw]:
@@ -142,6 +172,10 @@ def _as_dead_letter(item: Envelope | DeadLetter) -> DeadLetter:
     return item
 
 
+def _to_message(topic: str, key: Callable[[Any], str], record: Any) -> KafkaSinkMessage:
+    return kafka_io.sink_message(topic, key(record), _encode(record))
+
+
 def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     """The whole risk dataflow for one config."""
     flow = Dataflow(flow_id)
@@ -153,44 +187,38 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     verdicts = op.flat_map_batch(
         "decide", op.key_rm("unkey", featured), _decide_batch(build_decider(settings))
     )
-    alerts = op.filter_map("alerts", verdicts, lambda v: v.alert)
     dead = op.map("dead_letters", valid.falses, _as_dead_letter)
+    # Each output stream with the record key that keeps one subject's messages in order.
+    outputs: dict[str, tuple[Stream, Callable[[Any], str]]] = {
+        "decisions": (
+            op.map("decisions", verdicts, lambda v: v.decision),
+            lambda d: d.account_id,
+        ),
+        "alerts": (op.filter_map("alerts", verdicts, lambda v: v.alert), lambda a: a.branch_id),
+        "notifications": (
+            op.flat_map("notifications", verdicts, lambda v: v.notifications),
+            lambda n: n.account_id,
+        ),
+        "deadletter": (dead, lambda d: d.source_topic),
+    }
 
     output = settings.output
     if isinstance(output, FileOutput):
         sinks = file_sinks(Path(output.directory))
-        op.output(
-            "decisions_out",
-            op.map("decision_line", verdicts, lambda v: ("", _encode(v.decision).decode())),
-            sinks["decisions"],
-        )
-        op.output(
-            "alerts_out",
-            op.map("alert_line", alerts, lambda a: ("", _encode(a).decode())),
-            sinks["alerts"],
-        )
-        op.output(
-            "deadletter_out",
-            op.map("deadletter_line", dead, lambda d: ("", _encode(d).decode())),
-            sinks["deadletter"],
-        )
+        for name, (stream, _) in outputs.items():
+            lines = op.map(f"{name}_line", stream, lambda x: ("", _encode(x).decode()))
+            op.output(f"{name}_out", lines, sinks[name])
     else:
         t = settings.kafka.topics
-        msg = kafka_io.sink_message
-        out = op.merge(
-            "to_kafka",
+        messages = [
             op.map(
-                "decision_msg",
-                verdicts,
-                lambda v: msg(t.decisions, v.decision.account_id, _encode(v.decision)),
-            ),
-            op.map("alert_msg", alerts, lambda a: msg(t.alerts, a.branch_id, _encode(a))),
-            op.map(
-                "deadletter_msg",
-                dead,
-                lambda d: msg(t.deadletter, d.source_topic, _encode(d)),
-            ),
-        )
+                f"{name}_msg",
+                stream,
+                partial(_to_message, getattr(t, name), key),
+            )
+            for name, (stream, key) in outputs.items()
+        ]
+        out = op.merge("to_kafka", *messages)
         op.output("kafka_out", out, kafka_io.outbound_sink(settings.kafka))
 
     if settings.redis is not None:

@@ -23,6 +23,7 @@ from flows.config import (
     load_settings,
 )
 from flows.risk import build_flow
+from riskflow.lists_cli import lists_app
 from riskflow.runner import run_flow
 from riskflow.summary import summary_table
 from simulator.config import SimConfig
@@ -103,7 +104,7 @@ def demo(
             malformed_rate=malformed_rate,
         ),
         output=FileOutput(directory=str(out)),
-        lists=ListsSettings(deny_path=str(deny_path)),
+        lists=ListsSettings(path=str(deny_path)),
         metrics=MetricsSettings(port=port),
     )
     console.print(
@@ -143,7 +144,7 @@ def backtest(
     logins: Annotated[Path | None, typer.Option(help="logins JSONL")] = None,
     feedback: Annotated[Path | None, typer.Option(help="feedback JSONL")] = None,
     rules: Annotated[Path | None, typer.Option(help="ruleset YAML (default: packaged)")] = None,
-    deny_list: Annotated[Path | None, typer.Option(help="deny list CSV")] = None,
+    lists: Annotated[Path | None, typer.Option(help="risk lists CSV (docs/operations.md)")] = None,
 ) -> None:
     """Replay files through the production flow in event-time order."""
     if not (payments or logins):
@@ -156,7 +157,7 @@ def backtest(
         ),
         output=FileOutput(directory=str(out)),
         rules=RulesSettings(path=str(rules) if rules else None),
-        lists=ListsSettings(deny_path=str(deny_list) if deny_list else None),
+        lists=ListsSettings(path=str(lists) if lists else None),
         metrics=MetricsSettings(enabled=False),
     )
     _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True)
@@ -194,6 +195,8 @@ def simulate(
         n = produce(sim, kafka, rate=rate)
         console.print(f"produced {n:,} messages to {kafka}")
 
+
+app.add_typer(lists_app, name="lists")
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks; results go in docs/performance.md.")
 app.add_typer(bench_app, name="bench")

@@ -84,7 +84,7 @@ def test_simulate_then_backtest_scores_every_payment_and_login(tmp_path):
         str(sim / "logins.jsonl"),
         "--feedback",
         str(sim / "feedback.jsonl"),
-        "--deny-list",
+        "--lists",
         str(sim / "denylist.csv"),
         "--out",
         str(out),

@@ -42,7 +42,7 @@ def settings_for(tmp: Path, files: dict[str, Path], rules: Path, rate: float | N
         ),
         output=FileOutput(directory=str(tmp / "out")),
         rules=RulesSettings(path=str(rules), check_interval_s=0.05),
-        lists=ListsSettings(deny_path=str(deny)),
+        lists=ListsSettings(path=str(deny)),
         metrics=MetricsSettings(enabled=False),
     )
 
@@ -74,8 +74,24 @@ def test_bank_day_end_to_end(tmp_path):
 
     listed = decisions["P5"]
     assert listed["action"] == "block"
-    assert listed["reasons"][0]["code"] == "LISTED_PAYEE"
+    assert listed["reasons"][0]["code"] == "DENY_PAYEE"
     assert "police" in listed["reasons"][0]["detail"]
+
+    # The customer hears of every payment that was not simply allowed, once, in plain words.
+    notes = {n["notification_id"]: n for n in read_jsonl(out / "notifications.jsonl")}
+    wording = {
+        "block": "transfer_intercepted",
+        "challenge": "transfer_challenged",
+        "review": "transfer_under_review",
+    }
+    expected = {
+        f"{wording[d['action']]}:{e}"
+        for e, d in decisions.items()
+        if e.startswith("P") and d["action"] in wording
+    }
+    assert expected and expected <= set(notes)
+    assert "reported for fraud" in notes["transfer_intercepted:P5"]["text"]
+    assert notes["transfer_intercepted:P5"]["account_id"] == listed["account_id"]
 
     # Alerts: one per review/block, routed to the event's branch, the last seen, or unassigned.
     flagged = {e for e, d in decisions.items() if d["action"] in ("review", "block")}

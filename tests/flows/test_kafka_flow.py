@@ -38,7 +38,15 @@ def key_of(row) -> bytes | None:
 def topics(kafka_bootstrap):
     prefix = f"it-{uuid.uuid4().hex[:8]}"
     names = {}
-    for name in ("payments", "logins", "feedback", "decisions", "alerts", "deadletter"):
+    for name in (
+        "payments",
+        "logins",
+        "feedback",
+        "decisions",
+        "alerts",
+        "deadletter",
+        "notifications",
+    ):
         names[name] = new_topic(kafka_bootstrap, f"{prefix}.{name}", partitions=3)
     return names
 
@@ -63,7 +71,7 @@ def flow_process(tmp_path, kafka_bootstrap, redis_url, topics, metrics_port):
                 "kafka": {"bootstrap_servers": kafka_bootstrap, "topics": topics},
                 "redis": {"url": redis_url, "key_prefix": "it"},
                 "rules": {"path": str(rules)},
-                "lists": {"deny_path": str(deny)},
+                "lists": {"path": str(deny)},
                 "metrics": {"port": metrics_port},
                 "recovery": {"directory": str(tmp_path / "recovery"), "snapshot_interval_s": 1},
             }
@@ -105,7 +113,7 @@ def test_decisions_dead_letters_alerts_and_redis(
     assert all(m.key().decode() == json.loads(m.value())["account_id"] for m in messages)
     by_id = {d["event_id"]: d for d in decisions}
     assert by_id["P4"]["action"] == "block" and by_id["P4"]["reasons"][0]["code"] == "ATO_CHAIN"
-    assert by_id["P5"]["reasons"][0]["code"] == "LISTED_PAYEE"
+    assert by_id["P5"]["reasons"][0]["code"] == "DENY_PAYEE"
     assert {d["rules_version"] for d in decisions} == {"it-1"}
 
     dead = [

@@ -1,0 +1,250 @@
+"""`riskflow lists`: change, inspect, import and export the shared risk lists.
+
+Every change goes to Redis (entry and audit record) and is then announced on
+the control topic, so running flow processes apply it within a second.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import redis
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connectors.lists_redis import ListsControl, RedisListStore
+from connectors.redis_store import RedisSettings
+from flows.config import Settings, load_settings
+from scoring.lists.csvfile import entries_to_csv, read_entries
+from scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
+
+__all__ = ["lists_app"]
+
+lists_app = typer.Typer(
+    no_args_is_help=True,
+    help="The shared risk lists: deny, watch and allow entries in Redis, with an audit trail.",
+)
+console = Console(stderr=True)
+out = Console()
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Flow config naming Redis, Kafka and the control topic."),
+]
+ActorOpt = Annotated[
+    str | None, typer.Option("--by", help="Who makes the change (default: your user name).")
+]
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def _actor(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config)
+
+
+def _store(settings: Settings) -> RedisListStore:
+    conf = settings.redis or RedisSettings()
+    return RedisListStore(redis.Redis.from_url(conf.url), prefix=conf.key_prefix)
+
+
+def _announce(settings: Settings, change: ListChange) -> None:
+    ListsControl(settings.kafka.bootstrap_servers, settings.lists.topic).publish(change)
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise typer.BadParameter(f"{what} must be one of {', '.join(allowed)}")
+    return value
+
+
+def parse_expiry(text: str | None, now: datetime | None = None) -> datetime | None:
+    """`30d`, `12h`, `90m` from now, or an ISO time with its zone."""
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    if match := _DURATION.match(text):
+        return now + timedelta(**{_UNITS[match[2]]: float(match[1])})
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"expiry {text!r} is neither 30d/12h/90m nor ISO 8601") from exc
+    if when.tzinfo is None:
+        raise typer.BadParameter("an ISO expiry needs its time zone, e.g. 2026-12-31T00:00:00Z")
+    return when
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
+
+
+@lists_app.command()
+def add(
+    kind: Annotated[str, typer.Argument(metavar="LIST", help="deny | watch | allow")],
+    entity: Annotated[str, typer.Argument(help=" | ".join(ENTITIES))],
+    value: Annotated[str, typer.Argument(help="The id, or an IP / CIDR range.")],
+    reason: Annotated[str, typer.Option(help="Why it is listed.")] = "added by hand",
+    source: Annotated[str, typer.Option(help="police | partner_bank | internal | branch")] = (
+        "internal"
+    ),
+    by: ActorOpt = None,
+    expires: Annotated[
+        str | None, typer.Option(help="30d / 12h / 90m from now, or ISO time; required for allow.")
+    ] = None,
+    action: Annotated[str, typer.Option(help="watch: challenge | review")] = "review",
+    channels: Annotated[str | None, typer.Option(help="watch: comma-separated channels")] = None,
+    min_amount: Annotated[float | None, typer.Option(help="watch: from this amount")] = None,
+    suppress: Annotated[
+        str | None, typer.Option(help="allow: comma-separated rule ids, or 'watch'")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add (or replace) an entry and tell the running flow."""
+    by = _actor(by)
+    _check(kind, LIST_KINDS, "LIST")
+    _check(entity, ENTITIES, "ENTITY")
+    try:
+        entry = msgspec.convert(
+            {
+                "entity": entity,
+                "value": value,
+                "list": kind,
+                "reason": reason,
+                "source": source,
+                "created_by": by,
+                "created_at": datetime.now(UTC),
+                "expires_at": parse_expiry(expires),
+                "action": action,
+                "channels": _split(channels),
+                "min_amount": min_amount,
+                "suppress": _split(suppress) or [],
+            },
+            ListEntry,
+        ).validate()
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = _settings(config)
+    _store(settings).add(entry, actor=by, why=reason)
+    _announce(settings, ListChange(op="add", entry=entry))
+    console.print(f"added {entry.id}")
+
+
+@lists_app.command()
+def remove(
+    kind: Annotated[str, typer.Argument(metavar="LIST")],
+    entity: Annotated[str, typer.Argument()],
+    value: Annotated[str, typer.Argument()],
+    why: Annotated[str, typer.Option(help="Why (for the audit).")] = "removed by hand",
+    by: ActorOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Remove an entry and tell the running flow."""
+    by = _actor(by)
+    settings = _settings(config)
+    target = entry_id(kind, entity, value)
+    if not _store(settings).remove(target, actor=by, why=why):
+        console.print(f"[yellow]{target} is not listed[/]")
+        raise typer.Exit(1)
+    _announce(settings, ListChange(op="remove", entry_id=target))
+    console.print(f"removed {target}")
+
+
+@lists_app.command()
+def show(
+    kind: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
+    entity: Annotated[str | None, typer.Option(help="Only this entity type.")] = None,
+    value: Annotated[str | None, typer.Option(help="Only entries whose value contains this.")] = (
+        None
+    ),
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    config: ConfigOpt = None,
+) -> None:
+    """Show entries, newest first."""
+    entries = [
+        e
+        for e in _store(_settings(config)).all()
+        if (kind is None or e.kind == kind)
+        and (entity is None or e.entity == entity)
+        and (value is None or value in e.value)
+    ]
+    entries.sort(key=lambda e: e.created_at, reverse=True)
+    table = Table(title=f"{len(entries):,} entries")
+    for col in ("list", "entity", "value", "source", "reason", "by", "created", "expires"):
+        table.add_column(col)
+    for e in entries[:limit]:
+        table.add_row(
+            e.kind,
+            e.entity,
+            e.value,
+            e.source,
+            e.reason,
+            e.created_by,
+            e.created_at.isoformat(timespec="seconds"),
+            e.expires_at.isoformat(timespec="seconds") if e.expires_at else "",
+        )
+    out.print(table)
+
+
+@lists_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Lists CSV.")],
+    by: ActorOpt = None,
+    why: Annotated[str, typer.Option(help="Why (for the audit).")] = "bulk import",
+    config: ConfigOpt = None,
+) -> None:
+    """Load a CSV; bad rows are reported by line number and the good rows still load."""
+    by = _actor(by)
+    entries, errors = read_entries(file.read_text(encoding="utf-8"), actor=by)
+    for err in errors:
+        console.print(f"[red]{file}:{err.line}[/]: {err.error}")
+    settings = _settings(config)
+    loaded = _store(settings).add_many(entries, actor=by, why=why)
+    _announce(settings, ListChange(op="sync"))
+    console.print(f"imported {loaded:,} entries, {len(errors):,} bad rows skipped")
+    if errors:
+        raise typer.Exit(1)
+
+
+@lists_app.command()
+def export(
+    file: Annotated[Path | None, typer.Option("--out", help="Write here (default stdout).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write every entry as CSV, the format `import` reads."""
+    entries = _store(_settings(config)).all()
+    if file is None:
+        sys.stdout.writelines(entries_to_csv(entries))
+        return
+    with open(file, "w", newline="", encoding="utf-8") as sink:
+        sink.writelines(entries_to_csv(entries))
+    console.print(f"exported {len(entries):,} entries to {file}")
+
+
+@lists_app.command()
+def audit(
+    last: Annotated[int, typer.Option(help="The most recent N records.")] = 20,
+    config: ConfigOpt = None,
+) -> None:
+    """The audit trail: every add, remove and expiry, oldest first."""
+    records = _store(_settings(config)).audit(last=last)
+    table = Table(title="audit")
+    for col in ("at", "op", "entry", "by", "why"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(r["at"], r["op"], r["entry_id"], r["actor"], r["why"])
+    out.print(table)
