@@ -25,9 +25,9 @@ from typing import Any
 import msgspec
 import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
-from prometheus_client import Counter, Gauge
 
 from connectors.kafka import ensure_topics
+from connectors.metrics import LIST_CHANGES, LIST_ENTRIES
 from contract.messages import Login, Payment
 from features.catalog import Features
 from scoring.lists.entries import ListChange, ListEntry
@@ -37,10 +37,6 @@ __all__ = ["ListsControl", "RedisListStore", "RedisLists"]
 
 log = logging.getLogger(__name__)
 
-LIST_ENTRIES = Gauge("riskflow_list_entries", "Entries in this process's copy of the lists")
-LIST_CHANGES = Counter(
-    "riskflow_list_changes_total", "List changes applied from the control topic", ["op"]
-)
 
 _encode = msgspec.json.encode
 _decode_entry = msgspec.json.Decoder(ListEntry).decode
@@ -211,6 +207,15 @@ class RedisLists:
             LIST_ENTRIES.set(size)
         LIST_CHANGES.labels(change.op).inc()
 
+    def _apply_raw(self, value: bytes) -> None:
+        try:
+            change = _decode_change(value)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            # Only riskflow writes this topic; a bad record is logged and the rest still applies.
+            log.warning("ignoring a malformed list change: %s", exc)
+            return
+        self._apply(change)
+
     def _sweep(self, now: float) -> None:
         with self._lock:
             due = [e.id for e in self._index.entries() if not e.active(now)]
@@ -230,15 +235,13 @@ class RedisLists:
                     for msg in consumer.consume(100, self._poll_s):
                         value = msg.value()
                         if msg.error() is None and value is not None:
-                            self._apply(_decode_change(value))
+                            self._apply_raw(value)
                 else:
                     self._stop.wait(self._poll_s)
                 now = time.time()
                 if now >= next_sweep:
                     next_sweep = now + self._sweep_interval_s
                     self._sweep(now)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                log.warning("ignoring a malformed list change: %s", exc)
             except (redis.RedisError, RuntimeError) as exc:
                 # The copy stays usable; the next round tries again.
                 log.warning("lists follower: %s", exc)

@@ -1,9 +1,10 @@
 """Prometheus metrics of the flow, and an in-process tally for terminal summaries.
 
-Label sets are bounded: topics, actions, reasons, rule ids and branch ids are
-all small closed sets; account ids never become labels. The metrics live in
-prometheus-client's default registry, which bytewax's own HTTP endpoint serves
-alongside its operator metrics on one port (see `riskflow.runner`).
+Label sets are bounded: topics, actions, reasons, rule ids, list kinds and
+sources, notification types and branch ids are all small closed sets; account
+ids never become labels. The metrics live in prometheus-client's default
+registry, which bytewax's own HTTP endpoint serves alongside its operator
+metrics on one port (see `riskflow.runner`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ __all__ = [
     "DECISIONS",
     "DECISION_LATENCY",
     "EVENTS_IN",
+    "LIST_CHANGES",
+    "LIST_ENTRIES",
+    "LIST_HITS",
+    "NOTIFICATIONS",
     "REDIS_DROPPED",
     "REDIS_WRITES",
     "REDIS_WRITE_FAILURES",
@@ -52,6 +57,18 @@ DECISION_LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
 )
 RULE_HITS = Counter("riskflow_rule_hits_total", "Rule firings, by rule", ["rule_id", "action"])
+LIST_HITS = Counter(
+    "riskflow_list_hits_total",
+    "Risk-list entries that decided or flagged an event",
+    ["list", "entity", "source"],
+)
+LIST_ENTRIES = Gauge("riskflow_list_entries", "Entries in this process's copy of the risk lists")
+LIST_CHANGES = Counter(
+    "riskflow_list_changes_total", "List changes applied from the control topic", ["op"]
+)
+NOTIFICATIONS = Counter(
+    "riskflow_notifications_total", "Customer notifications emitted, by type", ["type"]
+)
 REDIS_WRITES = Counter("riskflow_redis_writes_total", "Account records written to Redis")
 REDIS_WRITE_FAILURES = Counter(
     "riskflow_redis_write_failures_total", "Redis pipelines that failed and will be retried"
@@ -129,7 +146,11 @@ def observe_deadletters(letters: Iterable[DeadLetter]) -> None:
 
 
 def observe_verdicts(
-    decisions: Iterable[Decision], alerts: Iterable[Alert], rule_ids: Iterable[tuple[str, str]]
+    decisions: Iterable[Decision],
+    alerts: Iterable[Alert],
+    rule_ids: Iterable[tuple[str, str]],
+    list_hits: Iterable[tuple[str, str, str]] = (),
+    notifications: Iterable[str] = (),
 ) -> None:
     with STATS.lock:
         for d in decisions:
@@ -146,3 +167,7 @@ def observe_verdicts(
             STATS.alerts_by_branch[a.branch_id] += 1
     for rule_id, action in rule_ids:
         RULE_HITS.labels(rule_id, action).inc()
+    for kind, entity, source in list_hits:
+        LIST_HITS.labels(kind, entity, source).inc()
+    for note_type in notifications:
+        NOTIFICATIONS.labels(note_type).inc()

@@ -156,6 +156,8 @@ def _decide_batch(decider: Decider):
             (v.decision for v in verdicts),
             (v.alert for v in verdicts if v.alert is not None),
             (hit for v in verdicts for hit in v.hits),
+            (hit for v in verdicts for hit in v.list_hits),
+            (n.type for v in verdicts for n in v.notifications),
         )
         track_ruleset()
         return verdicts

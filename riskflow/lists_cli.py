@@ -41,8 +41,8 @@ ConfigOpt = Annotated[
 ActorOpt = Annotated[
     str | None, typer.Option("--by", help="Who makes the change (default: your user name).")
 ]
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def _actor(by: str | None) -> str:
@@ -74,7 +74,7 @@ def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
 
 
 def parse_expiry(text: str | None, now: datetime | None = None) -> datetime | None:
-    """`30d`, `12h`, `90m` from now, or an ISO time with its zone."""
+    """`30d`, `12h`, `90m`, `45s` from now, or an ISO time with its zone."""
     if not text:
         return None
     now = now or datetime.now(UTC)

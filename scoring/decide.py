@@ -45,6 +45,8 @@ class Verdict:
     hits: tuple[tuple[str, str], ...] = ()
     """(rule id, rule action) of every rule that fired."""
     notifications: tuple[Notification, ...] = ()
+    list_hits: tuple[tuple[str, str, str], ...] = ()
+    """(list, entity, source) of every list entry that blocked or flagged the event."""
 
 
 def _iso(ts: float) -> str:
@@ -156,4 +158,11 @@ class Decider:
                 created_at=decision.ts,
             )
         notes = tuple(notifications_for(event, features, decision, self.notify))
-        return Verdict(decision, alert, features, tuple((h.rule_id, h.action) for h in hits), notes)
+        return Verdict(
+            decision,
+            alert,
+            features,
+            tuple((h.rule_id, h.action) for h in hits),
+            notes,
+            tuple((e.kind, e.entity, e.source) for e in (*listed, *screening.watch)),
+        )
