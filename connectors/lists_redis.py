@@ -30,10 +30,11 @@ from connectors.kafka import ensure_topics
 from connectors.metrics import LIST_CHANGES, LIST_ENTRIES
 from contract.messages import Login, Payment
 from features.catalog import Features
+from scoring.lists.csvfile import RowError, read_entries
 from scoring.lists.entries import ListChange, ListEntry
 from scoring.lists.index import ListIndex, Screening
 
-__all__ = ["ListsControl", "RedisListStore", "RedisLists"]
+__all__ = ["ListsControl", "RedisListStore", "RedisLists", "import_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,17 @@ class ListsControl:
             raise RuntimeError(f"list change not delivered to {self.topic}")
 
 
+def import_csv(
+    store: RedisListStore, control: ListsControl | None, text: str, *, actor: str, why: str
+) -> tuple[int, list[RowError]]:
+    """Load a lists CSV: good rows into Redis (audited), then one `sync` for the flow."""
+    entries, errors = read_entries(text, actor=actor)
+    loaded = store.add_many(entries, actor=actor, why=why)
+    if control is not None:
+        control.publish(ListChange(op="sync"))
+    return loaded, errors
+
+
 class RedisLists:
     """A flow process's copy of the lists: loaded from Redis, kept current from Kafka."""
 
@@ -232,7 +244,11 @@ class RedisLists:
         while not self._stop.is_set():
             try:
                 if consumer is not None:
-                    for msg in consumer.consume(100, self._poll_s):
+                    # poll() returns as soon as one change arrives (consume() would wait for
+                    # a full batch or the timeout); the rest of a burst is drained at once.
+                    first = consumer.poll(self._poll_s)
+                    burst = [first, *consumer.consume(1000, 0)] if first is not None else []
+                    for msg in burst:
                         value = msg.value()
                         if msg.error() is None and value is not None:
                             self._apply_raw(value)

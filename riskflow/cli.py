@@ -273,3 +273,23 @@ def bench_rules_cmd(
 
     result = {"benchmark": "rules"} | measure_ruleset_cost(load_ruleset(DEFAULT_RULESET_PATH))
     _report([result], json_out)
+
+
+@bench_app.command("lists")
+def bench_lists_cmd(
+    entries: Annotated[int, typer.Option(help="Entries to import.")] = 100_000,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Import, load, screening cost and change propagation of the risk lists.
+
+    Needs KAFKA_BOOTSTRAP_SERVERS and REDIS_URL.
+    """
+    import os
+
+    from benchmarks.lists import bench_lists
+
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    redis_url = os.environ.get("REDIS_URL")
+    if not (bootstrap and redis_url):
+        raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS and REDIS_URL")
+    _report([bench_lists(redis_url, bootstrap, entries)], json_out)

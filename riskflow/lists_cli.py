@@ -19,10 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.lists_redis import ListsControl, RedisListStore
+from connectors.lists_redis import ListsControl, RedisListStore, import_csv
 from connectors.redis_store import RedisSettings
 from flows.config import Settings, load_settings
-from scoring.lists.csvfile import entries_to_csv, read_entries
+from scoring.lists.csvfile import entries_to_csv
 from scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
 
 __all__ = ["lists_app"]
@@ -209,12 +209,12 @@ def import_(
 ) -> None:
     """Load a CSV; bad rows are reported by line number and the good rows still load."""
     by = _actor(by)
-    entries, errors = read_entries(file.read_text(encoding="utf-8"), actor=by)
+    settings = _settings(config)
+    control = ListsControl(settings.kafka.bootstrap_servers, settings.lists.topic)
+    text = file.read_text(encoding="utf-8")
+    loaded, errors = import_csv(_store(settings), control, text, actor=by, why=why)
     for err in errors:
         console.print(f"[red]{file}:{err.line}[/]: {err.error}")
-    settings = _settings(config)
-    loaded = _store(settings).add_many(entries, actor=by, why=why)
-    _announce(settings, ListChange(op="sync"))
     console.print(f"imported {loaded:,} entries, {len(errors):,} bad rows skipped")
     if errors:
         raise typer.Exit(1)
