@@ -134,6 +134,11 @@ def test_decisions_dead_letters_alerts_and_redis(
         "P6"
     ] == "unassigned"
 
+    notes = consume_all(kafka_bootstrap, topics["notifications"], expected=4, timeout=30)
+    by_note = {json.loads(m.value())["notification_id"]: m for m in notes}
+    intercepted = by_note["transfer_intercepted:P5"]
+    assert intercepted.key().decode() == by_id["P5"]["account_id"]
+
     deadline = time.time() + 10
     record = {}
     while time.time() < deadline and b"decision" not in record:
