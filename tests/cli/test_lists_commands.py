@@ -71,8 +71,19 @@ def control_messages(env, expected: int) -> list[ListChange]:
 
 def test_add_show_remove_and_audit(env):
     run(env, "add", "deny", "payee", "X1", "--reason", "mule", "--source", "police", "--by", "ana")
-    run(env, "add", "allow", "device", "D9", "--suppress", "new_device_large_payment",
-        "--expires", "7d", "--by", "ben")  # fmt: skip
+    run(
+        env,
+        "add",
+        "allow",
+        "device",
+        "D9",
+        "--suppress",
+        "new_device_large_payment",
+        "--expires",
+        "7d",
+        "--by",
+        "ben",
+    )
     shown = run(env, "show", "--list", "deny")
     assert "X1" in shown and "D9" not in shown
     run(env, "remove", "deny", "payee", "X1", "--why", "cleared", "--by", "ana")

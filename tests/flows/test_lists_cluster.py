@@ -137,8 +137,19 @@ def test_a_deny_entry_reaches_both_processes_within_a_second_and_ends_when_lifte
     before = transfers(cluster, "GOOD1", "warm")
     assert all(d["action"] != "block" for d in before.values())
 
-    lists_cli(cluster, "add", "deny", "payee", "X", "--reason", "mule account", "--source",
-              "police", "--by", "analyst-7")  # fmt: skip
+    lists_cli(
+        cluster,
+        "add",
+        "deny",
+        "payee",
+        "X",
+        "--reason",
+        "mule account",
+        "--source",
+        "police",
+        "--by",
+        "analyst-7",
+    )
     time.sleep(1.0)
     blocked = transfers(cluster, "X", "listed")
     for d in blocked.values():
