@@ -134,6 +134,7 @@ class AccountState:
         self, t: float, device: str | None, ip: str | None, f: Features, *, trusted: bool
     ) -> None:
         f["is_new_device"] = device is not None and device not in self.devices
+        f["known_devices"] = len(self.devices.seen)
         f["is_new_ip"] = ip is not None and ip not in self.ips
         # Only successful activity makes a device familiar: otherwise an attacker's
         # failed guesses would make their own device look known by the time they get in.

@@ -40,6 +40,7 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
     # distinct counterparties in 24 hours, this event included
     "distinct_payees_24h": (int, "distinct payee accounts paid in 24 hours"),
     "distinct_devices_24h": (int, "distinct devices used successfully in 24 hours"),
+    "known_devices": (int, "devices the account used successfully before this event"),
     "distinct_ips_24h": (int, "distinct IPs used successfully in 24 hours"),
     # first sightings
     "is_new_payee": (bool, "first payment from this account to this payee"),

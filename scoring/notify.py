@@ -100,7 +100,14 @@ def notifications_for(
                     "in with your token, USB key or biometrics, or wait for the lock to expire.",
                 )
             )
-        elif event.success and features.get("is_new_device") and policy.new_device_login:
+        elif (
+            event.success
+            and features.get("is_new_device")
+            # An account's first device is not news to the customer (nor is everyone's,
+            # on the day riskflow starts without history).
+            and features.get("known_devices", 0)
+            and policy.new_device_login
+        ):
             kinds.append(
                 (
                     "new_device_login",

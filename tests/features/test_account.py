@@ -197,3 +197,12 @@ def test_a_lock_expires_and_a_success_resets_the_count():
     after = feed(state, login(51, success=True))  # 30 min after the last failure
     assert after["account_locked"] is False
     assert feed(state, login(52, success=False))["consecutive_failures"] == 0
+
+
+def test_known_devices_counts_only_devices_that_got_in_before():
+    state = AccountState()
+    assert feed(state, login(0, device_id="D1"))["known_devices"] == 0
+    assert feed(state, login(1, success=False, device_id="D2"))["known_devices"] == 1
+    second = feed(state, login(2, device_id="D2"))
+    assert second["known_devices"] == 1 and second["is_new_device"] is True
+    assert feed(state, login(3, device_id="D1"))["known_devices"] == 2

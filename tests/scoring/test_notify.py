@@ -74,11 +74,14 @@ def test_large_allowed_transfers_are_reported_and_small_ones_are_not():
 
 
 def test_logins_from_new_devices_and_locks():
-    new_device = notifications_for(login(), {"is_new_device": True}, decision("allow"), POLICY)
+    seen = {"is_new_device": True, "known_devices": 2}
+    new_device = notifications_for(login(), seen, decision("allow"), POLICY)
     assert [n.type for n in new_device] == ["new_device_login"]
+    first = {"is_new_device": True, "known_devices": 0}
+    assert notifications_for(login(), first, decision("allow"), POLICY) == []
     known = notifications_for(login(), {"is_new_device": False}, decision("allow"), POLICY)
     assert known == []
-    failed = notifications_for(login(False), {"is_new_device": True}, decision("allow"), POLICY)
+    failed = notifications_for(login(False), seen, decision("allow"), POLICY)
     assert failed == []  # nobody got in
     locked = notifications_for(
         login(), {"account_locked": True}, decision("block", "ACCOUNT_LOCKED"), POLICY
@@ -96,7 +99,8 @@ def test_each_kind_can_be_switched_off_and_channels_follow_the_event():
     off = NotificationPolicy(intercepted=False, large_transfer=float("inf"), new_device_login=False)
     assert notifications_for(transfer(), {}, decision("block"), off) == []
     assert notifications_for(transfer(1e6), {}, decision("allow"), off) == []
-    assert notifications_for(login(), {"is_new_device": True}, decision("allow"), off) == []
+    seen = {"is_new_device": True, "known_devices": 1}
+    assert notifications_for(login(), seen, decision("allow"), off) == []
     assert (
         notifications_for(transfer(), {}, decision("block"), NotificationPolicy(enabled=False))
         == []
