@@ -1,0 +1,51 @@
+"""The feature log: what each decision saw, kept by `event_id` until its label arrives."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import msgspec
+
+from scoring.models.vectors import Vector
+
+__all__ = ["FeatureLog", "LoggedEvent", "MemoryFeatureLog", "decode", "encode"]
+
+
+class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
+    event_type: str
+    ts: float
+    account_id: str
+    x: Vector
+    anomaly: float
+    rules: float
+    """The rules-only score at decision time: an input of the calibrating stacker."""
+
+
+encode = msgspec.msgpack.Encoder().encode
+decode = msgspec.msgpack.Decoder(LoggedEvent).decode
+
+
+class FeatureLog(Protocol):
+    def put_many(self, records: Iterable[tuple[str, bytes]]) -> None: ...
+
+    def get_many(self, event_ids: Sequence[str]) -> list[bytes | None]: ...
+
+
+class MemoryFeatureLog:
+    """For backtests and tests: the newest `cap` records, oldest evicted first."""
+
+    def __init__(self, cap: int = 2_000_000) -> None:
+        self.cap = cap
+        self._records: OrderedDict[str, bytes] = OrderedDict()
+
+    def put_many(self, records: Iterable[tuple[str, bytes]]) -> None:
+        store = self._records
+        for event_id, blob in records:
+            store[event_id] = blob
+        while len(store) > self.cap:
+            store.popitem(last=False)
+
+    def get_many(self, event_ids: Sequence[str]) -> list[bytes | None]:
+        return [self._records.get(e) for e in event_ids]

@@ -1,0 +1,64 @@
+"""From an event's features to the numeric vector the models read.
+
+The vector is what the feature log keeps per `event_id`, so a label arriving
+weeks later trains on exactly what the model saw at decision time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from contract.messages import Login, Payment
+from features.catalog import FEATURES, Features
+
+__all__ = ["ANOMALY_INPUTS", "Vector", "vector"]
+
+Vector = dict[str, float]
+
+_SKIP: Final = frozenset({"event_type", "channel", "txn_type", "auth_method", "hour"})
+_BOUNDED: Final = frozenset({"hour_share"})
+# (name, squash): booleans and shares as they are; counts, sums, ratios and z-scores on a
+# signed log scale, so that one honest but extreme value (a 50-sigma purchase) cannot swamp
+# a linear model learning online.
+_NUMERIC: Final[tuple[tuple[str, bool], ...]] = tuple(
+    (name, kind is not bool and name not in _BOUNDED)
+    for name, (kind, _) in FEATURES.items()
+    if kind in (int, float, bool) and name not in _SKIP
+)
+
+ANOMALY_INPUTS: Final[tuple[str, ...]] = (
+    "amount",
+    "amount_zscore",
+    "amount_ratio_to_max",
+    "pay_count_1h",
+    "distinct_payees_24h",
+    "failed_logins_1h",
+    "travel_kmh",
+    "hour_share",
+    "is_new_payee",
+    "is_new_device",
+    "is_new_ip",
+    "is_night",
+)
+"""The few inputs the anomaly detector reads: it is costed per event, unlike the classifier."""
+
+
+def vector(event: Payment | Login, features: Features) -> Vector:
+    """Numbers only: booleans as 0/1, magnitudes on a signed log scale, categories one-hot."""
+    x: Vector = {}
+    log1p, copysign = math.log1p, math.copysign
+    for name, squash in _NUMERIC:
+        value = features.get(name)
+        if value is None:
+            continue
+        v = float(value)
+        x[name] = copysign(log1p(abs(v)), v) if squash else v
+    x[f"channel={features.get('channel', '')}"] = 1.0
+    x[f"auth={features.get('auth_method', '')}"] = 1.0
+    if isinstance(event, Payment):
+        x[f"txn={event.txn_type}"] = 1.0
+        for key, value in (event.attributes or {}).items():
+            if math.isfinite(value):
+                x[f"attr.{key}"] = copysign(log1p(abs(value)), value)
+    return x
