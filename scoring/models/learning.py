@@ -1,0 +1,184 @@
+"""The learner: labels joined to what their decisions saw, learned in label-time order.
+
+Labels are far fewer than events, so one learner per model serves the whole
+flow; it publishes a snapshot every `every_labels` labels or `every_s` seconds
+of label time, and scoring workers swap to it. A label is only ever joined to
+the features logged when its event was decided; one that comes before its
+event, or whose event is never seen, is dead-lettered, never used early.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from dataclasses import dataclass, field
+
+import msgspec
+
+from contract.messages import DeadLetter, Feedback
+from scoring.models.bundle import ModelBundle, SnapshotError
+from scoring.models.featurelog import FeatureLog, LoggedEvent, decode
+from scoring.models.store import ModelStore
+
+__all__ = ["Learned", "Learner", "LearnerConfig"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    champion: str = "champion"
+    challenger: str | None = "challenger"
+    every_labels: int = 200
+    every_s: float = 3600.0
+    hold_s: float = 3600.0
+    """How long (label time) a label waits for its event before it is dead-lettered."""
+    challenger_learning_rate: float = 0.005
+    legit_weight: float = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """One label learned, with what each model predicted for it just before (prequential)."""
+
+    event_type: str
+    fraud: bool
+    delay_s: float
+    champion: str
+    champion_score: float | None
+    challenger: str | None = None
+    challenger_score: float | None = None
+
+
+@dataclass
+class _State:
+    champion: ModelBundle
+    challenger: ModelBundle | None
+    pending: list[Feedback] = field(default_factory=list)
+    since_publish: int = 0
+    last_publish_at: float = 0.0
+    published: str = ""
+
+
+def _dead(fb: Feedback, reason: str, error: str) -> DeadLetter:
+    return DeadLetter(
+        reason=reason,
+        error=error,
+        source_topic="risk.feedback",
+        source_partition=None,
+        source_offset=None,
+        payload=msgspec.json.encode(fb).decode(),
+        payload_encoding="utf-8",
+        ts=fb.ts.isoformat(),
+    )
+
+
+class Learner:
+    def __init__(self, store: ModelStore, features: FeatureLog, cfg: LearnerConfig) -> None:
+        self.store = store
+        self.features = features
+        self.cfg = cfg
+        self.state = _State(self._resume(cfg.champion), self._challenger())
+
+    def _challenger(self) -> ModelBundle | None:
+        if self.cfg.challenger is None:
+            return None
+        resumed = self._resume(self.cfg.challenger)
+        if resumed.labels == 0:
+            resumed = ModelBundle(
+                name=self.cfg.challenger,
+                learning_rate=self.cfg.challenger_learning_rate,
+                legit_weight=self.cfg.legit_weight,
+            )
+        return resumed
+
+    def _resume(self, name: str) -> ModelBundle:
+        """Continue from the newest published snapshot: a restart loses no learning."""
+        newest = self.store.newest(name)
+        if newest is not None:
+            for snap in reversed(self.store.since(name, -1.0)):
+                try:
+                    return snap.load()
+                except SnapshotError as exc:
+                    log.error("skipping snapshot: %s", exc)
+        return ModelBundle(name=name, legit_weight=self.cfg.legit_weight)
+
+    def snapshot(self) -> bytes:
+        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, blob: bytes) -> None:
+        self.state = pickle.loads(blob)
+
+    def _adopt_promotion(self) -> None:
+        newest = self.store.newest(self.cfg.champion)
+        if newest is not None and self.state.published and newest[0] != self.state.published:
+            # Someone promoted a challenger: keep learning from the promoted model.
+            for snap in reversed(self.store.since(self.cfg.champion, -1.0)):
+                if snap.version == newest[0]:
+                    self.state.champion = snap.load()
+                    self.state.published = snap.version
+
+    def on_batch(self, labels: list[Feedback]) -> tuple[list[Learned], list[DeadLetter]]:
+        """Learn labels strictly in label-time order; stop at the first whose event is missing.
+
+        Order and snapshot points depend only on the labels, never on how the stream was cut
+        into batches, so the same labels always give the same snapshots.
+        """
+        state = self.state
+        self._adopt_promotion()
+        queue = sorted(state.pending + labels, key=lambda fb: (fb.ts, fb.event_id))
+        records = self.features.get_many([fb.event_id for fb in queue])
+        newest_label = max((fb.ts.timestamp() for fb in queue), default=0.0)
+        learned: list[Learned] = []
+        dead: list[DeadLetter] = []
+        state.pending = []
+        for i, (fb, blob) in enumerate(zip(queue, records, strict=True)):
+            at = fb.ts.timestamp()
+            if blob is None:
+                if newest_label - at >= self.cfg.hold_s:
+                    dead.append(_dead(fb, "feedback_unmatched", "no decision logged for event_id"))
+                    continue
+                # Its event may not be decided yet: wait, and keep every later label waiting too.
+                state.pending = queue[i:]
+                break
+            record = decode(blob)
+            if record.ts > at:
+                dead.append(_dead(fb, "feedback_before_event", "label is older than its event"))
+                continue
+            if not state.last_publish_at:
+                state.last_publish_at = at  # label time starts with the first label
+            if state.since_publish and at - state.last_publish_at >= self.cfg.every_s:
+                self.publish(at)
+            learned.append(self._learn(record, fb.label == "fraud", at))
+            if state.since_publish >= self.cfg.every_labels:
+                self.publish(at)
+        return learned, dead
+
+    def _learn(self, record: LoggedEvent, fraud: bool, at: float) -> Learned:
+        state = self.state
+        champ, challenger = state.champion, state.challenger
+        # Versions as they predicted: prequential metrics belong to the model before the label.
+        versions = (champ.version, challenger.version if challenger else None)
+        args = (record.event_type, record.x, record.anomaly, record.rules, fraud, at)
+        before = champ.learn(*args)
+        challenger_before = challenger.learn(*args) if challenger else None
+        state.since_publish += 1
+        return Learned(
+            record.event_type,
+            fraud,
+            at - record.ts,
+            versions[0],
+            before,
+            versions[1],
+            challenger_before,
+        )
+
+    def publish(self, at: float) -> None:
+        state = self.state
+        snap = state.champion.to_snapshot()
+        self.store.publish(self.cfg.champion, snap)
+        if state.challenger is not None:
+            self.store.publish(self.cfg.challenger or "challenger", state.challenger.to_snapshot())
+        state.published = snap.version
+        state.since_publish = 0
+        state.last_publish_at = at

@@ -1,0 +1,157 @@
+"""The learner: labels joined to logged features, never early; publishing, resuming, promotion."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from contract.messages import Feedback
+from scoring.models.featurelog import LoggedEvent, MemoryFeatureLog, encode
+from scoring.models.holder import ModelHolder
+from scoring.models.learning import Learned, Learner, LearnerConfig
+from scoring.models.store import MemoryModelStore, promote
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def label(event_id: str, at: datetime, fraud: bool) -> Feedback:
+    return Feedback(event_id=event_id, account_id="A1", label="fraud" if fraud else "legit", ts=at)
+
+
+def log_event(log: MemoryFeatureLog, event_id: str, at: datetime, fraud: bool, rng) -> None:
+    """Log what the decision saw; fraud shows in the amount and a new payee."""
+    x = {"amount": rng.gauss(8 if fraud else 5, 1), "new_payee": float(fraud)}
+    log.put_many([(event_id, encode(LoggedEvent("payment", at.timestamp(), "A1", x, 0.0, 0.0)))])
+
+
+def stream(n: int, seed: int = 3):
+    """n decided events one minute apart, each labelled an hour later; one in five fraud."""
+    rng = random.Random(seed)
+    return [(f"E{i}", T0 + timedelta(minutes=i), rng.random() < 0.2) for i in range(n)]
+
+
+def setup(**cfg):
+    cfg.setdefault("every_s", 1e9)  # snapshots by label count unless a test says otherwise
+    store, log = MemoryModelStore(), MemoryFeatureLog()
+    return store, log, Learner(store, log, LearnerConfig(**cfg))
+
+
+def test_labels_are_learned_from_the_features_logged_at_decision_time_and_published():
+    store, log, learner = setup(every_labels=100, challenger=None)
+    rng = random.Random(1)
+    events = stream(250)
+    for event_id, at, fraud in events:
+        log_event(log, event_id, at, fraud, rng)
+    learned, dead = learner.on_batch([label(e, at + timedelta(hours=1), f) for e, at, f in events])
+    assert dead == [] and len(learned) == 250
+    assert all(isinstance(x, Learned) and x.delay_s == 3600.0 for x in learned)
+    newest = store.newest("champion")
+    # Snapshots at exact label counts, whatever the batches: the last 50 wait for the next one.
+    assert newest is not None and newest[0] == "champion-200"
+    assert newest[1] == (events[199][1] + timedelta(hours=1)).timestamp()
+    assert learner.state.since_publish == 50
+
+
+def test_snapshots_also_follow_label_time():
+    store, log, learner = setup(every_labels=10_000, every_s=1800.0, challenger=None)
+    rng = random.Random(1)
+    events = stream(100)  # labels a minute apart: a snapshot each half hour of label time
+    for event_id, at, fraud in events:
+        log_event(log, event_id, at, fraud, rng)
+    learner.on_batch([label(e, at + timedelta(hours=1), f) for e, at, f in events])
+    assert [s.version for s in store.since("champion", -1.0)] == [
+        "champion-30",
+        "champion-60",
+        "champion-90",
+    ]
+
+
+def test_the_same_labels_give_the_same_snapshots_however_they_are_batched():
+    events = stream(300)
+    labels = [label(e, at + timedelta(hours=1), f) for e, at, f in events]
+    snapshots = []
+    for batch in (300, 7, 64):
+        store, log, learner = setup(every_labels=50, every_s=5400.0)
+        for event_id, at, fraud in events:
+            log_event(log, event_id, at, fraud, random.Random(event_id))
+        for i in range(0, 300, batch):
+            # Within a batch labels may come in any order; they are learned in label-time order.
+            part = labels[i : i + batch]
+            learner.on_batch(part[::-1])
+        snapshots.append([(s.version, s.checksum) for s in store.since("champion", -1.0)])
+    assert snapshots[0] == snapshots[1] == snapshots[2]
+
+
+def test_a_label_older_than_its_event_is_dead_lettered_never_learned():
+    _, log, learner = setup(challenger=None)
+    rng = random.Random(1)
+    log_event(log, "E1", T0 + timedelta(hours=2), True, rng)
+    learned, dead = learner.on_batch([label("E1", T0 + timedelta(hours=1), True)])
+    assert learned == [] and [d.reason for d in dead] == ["feedback_before_event"]
+    assert learner.state.champion.labels == 0
+
+
+def test_a_label_waits_for_its_event_then_is_learned_or_dead_lettered():
+    _, log, learner = setup(hold_s=3600.0, challenger=None)
+    rng = random.Random(1)
+    early = label("LATE", T0 + timedelta(minutes=10), False)
+    assert learner.on_batch([early]) == ([], [])  # held: its event may not be decided yet
+    log_event(log, "LATE", T0, False, rng)
+    learned, _ = learner.on_batch([])
+    assert [x.event_type for x in learned] == ["payment"]
+
+    orphan = label("NEVER", T0 + timedelta(minutes=20), True)
+    assert learner.on_batch([orphan]) == ([], [])
+    much_later = label("OTHER", T0 + timedelta(hours=2), False)
+    learned, dead = learner.on_batch([much_later])
+    assert [d.reason for d in dead] == ["feedback_unmatched"]
+    assert "NEVER" in dead[0].payload and len(learner.state.pending) == 1  # OTHER still waits
+
+
+def test_a_restarted_learner_resumes_from_the_newest_snapshot():
+    store, log, learner = setup(every_labels=50, challenger=None)
+    rng = random.Random(2)
+    events = stream(120)
+    for event_id, at, fraud in events:
+        log_event(log, event_id, at, fraud, rng)
+    learner.on_batch([label(e, at + timedelta(hours=1), f) for e, at, f in events])
+    restarted = Learner(store, log, LearnerConfig(every_labels=50, challenger=None))
+    # The newest snapshot is the one after 100 labels; the 20 after it await the next one.
+    assert restarted.state.champion.version == store.newest("champion")[0] == "champion-100"
+
+
+def test_holders_swap_to_newer_snapshots_but_never_to_one_from_the_future():
+    store, log, learner = setup(every_labels=40, challenger=None)
+    holder = ModelHolder(store, check_interval_s=0.0)
+    rng = random.Random(4)
+    events = stream(200)
+    for event_id, at, fraud in events:
+        log_event(log, event_id, at, fraud, rng)
+    labels = [label(e, at + timedelta(hours=1), f) for e, at, f in events]
+    for i in range(0, 200, 40):
+        learner.on_batch(labels[i : i + 40])
+    # The snapshot after 80 labels learned up to the 80th label's time: an event just before
+    # that time must not see it, one just after must.
+    cut = labels[79].ts.timestamp()
+    before, after = holder.for_event(cut - 1), holder.for_event(cut)
+    assert before is not None and before.version == "champion-40"
+    assert after is not None and after.version == "champion-80"
+    assert holder.for_event(T0.timestamp()) is None  # before any label: rules only
+    assert holder.for_event(labels[-1].ts.timestamp() + 1).version == "champion-200"
+
+
+def test_promotion_makes_the_challenger_the_champion_and_the_learner_follows():
+    store, log, learner = setup(every_labels=60)
+    rng = random.Random(5)
+    events = stream(180)
+    for event_id, at, fraud in events:
+        log_event(log, event_id, at, fraud, rng)
+    labels = [label(e, at + timedelta(hours=1), f) for e, at, f in events]
+    learned, _ = learner.on_batch(labels[:120])
+    assert learned[-1].challenger == "challenger-119"
+    version = promote(store, "challenger", "champion")
+    assert version == "champion-120.from-challenger-120"
+    holder = ModelHolder(store, check_interval_s=0.0)
+    assert holder.for_event(labels[-1].ts.timestamp()).version == version
+    learner.on_batch(labels[120:])
+    assert store.newest("champion")[0] == "champion-180.from-challenger-120"
