@@ -10,13 +10,15 @@ from typing import Any
 from bytewax.testing import run_main
 
 from connectors.metrics import STATS
-from flows.config import FileOutput, MetricsSettings, Settings, SimulatorInput
+from flows.config import FileOutput, MetricsSettings, ModelsSettings, Settings, SimulatorInput
 from flows.risk import build_flow
 
 __all__ = ["bench_embedded"]
 
 
-def bench_embedded(events: int = 200_000, customers: int = 5000, seed: int = 7) -> dict[str, Any]:
+def bench_embedded(
+    events: int = 200_000, customers: int = 5000, seed: int = 7, *, models: bool = True
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             input=SimulatorInput(
@@ -24,6 +26,7 @@ def bench_embedded(events: int = 200_000, customers: int = 5000, seed: int = 7) 
             ),
             output=FileOutput(directory=str(Path(tmp) / "out")),
             metrics=MetricsSettings(enabled=False),
+            models=ModelsSettings(enabled=models),
         )
         flow = build_flow(settings)
         STATS.reset()
@@ -34,6 +37,7 @@ def bench_embedded(events: int = 200_000, customers: int = 5000, seed: int = 7) 
             decisions = sum(1 for _ in fh)
     return {
         "benchmark": "embedded",
+        "models": models,
         "events": events,
         "decisions": decisions,
         "seconds": round(elapsed, 3),

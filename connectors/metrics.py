@@ -14,20 +14,29 @@ import threading
 from collections import Counter as Tally
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from contract.messages import Alert, DeadLetter, Decision
+from scoring.models.learning import Learned
+from scoring.models.prequential import Prequential
 
 __all__ = [
     "ALERTS",
     "DEADLETTERS",
     "DECISIONS",
     "DECISION_LATENCY",
+    "DECISION_SCORE",
     "EVENTS_IN",
+    "LABEL_DELAY",
     "LIST_CHANGES",
     "LIST_ENTRIES",
     "LIST_HITS",
+    "MODEL_AP",
+    "MODEL_AUC",
+    "MODEL_INFO",
+    "MODEL_LABELS",
     "NOTIFICATIONS",
     "REDIS_DROPPED",
     "REDIS_WRITES",
@@ -40,6 +49,7 @@ __all__ = [
     "RunStats",
     "observe_deadletters",
     "observe_events_in",
+    "observe_learned",
     "observe_verdicts",
 ]
 
@@ -68,6 +78,35 @@ LIST_CHANGES = Counter(
 )
 NOTIFICATIONS = Counter(
     "riskflow_notifications_total", "Customer notifications emitted, by type", ["type"]
+)
+MODEL_LABELS = Counter(
+    "riskflow_model_labels_total",
+    "Labels learned, by model role, event type and label",
+    ["role", "event_type", "label"],
+)
+MODEL_AUC = Gauge(
+    "riskflow_model_prequential_auc",
+    "Prequential ROC AUC over the last 2,000 labels (predicted before learning)",
+    ["role", "event_type"],
+)
+MODEL_AP = Gauge(
+    "riskflow_model_prequential_average_precision",
+    "Prequential average precision over the last 2,000 labels",
+    ["role", "event_type"],
+)
+MODEL_INFO = Gauge(
+    "riskflow_model_info", "The model version each role learns (value 1)", ["role", "version"]
+)
+LABEL_DELAY = Histogram(
+    "riskflow_label_delay_seconds",
+    "From an event to its label",
+    buckets=(600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400, 60 * 86400),
+)
+DECISION_SCORE = Histogram(
+    "riskflow_decision_score",
+    "Scores of decisions, by event type and scorer",
+    ["event_type", "scorer"],
+    buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
 )
 REDIS_WRITES = Counter("riskflow_redis_writes_total", "Account records written to Redis")
 REDIS_WRITE_FAILURES = Counter(
@@ -145,6 +184,9 @@ def observe_deadletters(letters: Iterable[DeadLetter]) -> None:
             STATS.deadletters[letter.reason] += 1
 
 
+_score_children: dict[tuple[str, str], Any] = {}
+
+
 def observe_verdicts(
     decisions: Iterable[Decision],
     alerts: Iterable[Alert],
@@ -160,6 +202,11 @@ def observe_verdicts(
                 child = _decision_children[key] = DECISIONS.labels(*key)
             child.inc()
             DECISION_LATENCY.observe(d.latency_ms / 1000.0)
+            key2 = (d.event_type, "rules" if d.model_version == "rules-only" else "model")
+            score_child = _score_children.get(key2)
+            if score_child is None:
+                score_child = _score_children[key2] = DECISION_SCORE.labels(*key2)
+            score_child.observe(d.score)
             STATS.actions[d.action] += 1
             STATS.add_latency(d.latency_ms)
         for a in alerts:
@@ -171,3 +218,35 @@ def observe_verdicts(
         LIST_HITS.labels(kind, entity, source).inc()
     for note_type in notifications:
         NOTIFICATIONS.labels(note_type).inc()
+
+
+_prequential = Prequential()
+_model_versions: dict[str, str] = {}
+
+
+def _set_version(role: str, version: str) -> None:
+    old = _model_versions.get(role)
+    if old != version:
+        if old is not None:
+            MODEL_INFO.remove(role, old)
+        MODEL_INFO.labels(role, version).set(1)
+        _model_versions[role] = version
+
+
+def observe_learned(item: Learned) -> None:
+    label = "fraud" if item.fraud else "legit"
+    LABEL_DELAY.observe(max(0.0, item.delay_s))
+    for role, version, score in (
+        ("champion", item.champion, item.champion_score),
+        ("challenger", item.challenger, item.challenger_score),
+    ):
+        if version is None:
+            continue
+        _set_version(role, version)
+        MODEL_LABELS.labels(role, item.event_type, label).inc()
+        window = (
+            None if score is None else _prequential.add(role, item.event_type, score, item.fraud)
+        )
+        if window is not None:
+            MODEL_AUC.labels(role, item.event_type).set(window[0])
+            MODEL_AP.labels(role, item.event_type).set(window[1])

@@ -34,6 +34,7 @@ __all__ = [
     "KafkaSettings",
     "ListsSettings",
     "MetricsSettings",
+    "ModelsSettings",
     "RecoverySettings",
     "RedisSettings",
     "RulesSettings",
@@ -63,6 +64,30 @@ class ListsSettings(_Strict, frozen=True):
     """Control topic announcing every change to every flow process."""
     sweep_interval_s: float = 5.0
     """How often expired entries are removed from Redis and audited."""
+
+
+class ModelsSettings(_Strict, frozen=True):
+    enabled: bool = True
+    backend: Literal["memory", "redis"] = "memory"
+    """memory: one process (demo, backtests); redis: snapshots and feature log in `redis`."""
+    every_labels: int = 200
+    """Publish a snapshot after this many labels ..."""
+    every_s: float = 3600.0
+    """... or this many seconds of label time, whichever comes first."""
+    hold_s: float = 3600.0
+    """How long a label waits for its event's logged features before it is dead-lettered."""
+    check_interval_s: float = 1.0
+    """How often each worker looks for a newer snapshot."""
+    challenger: bool = True
+    """Train a challenger that scores in shadow; `riskflow models promote` swaps them."""
+    holdout_share: float = 0.005
+    """Share of model-only blocks sent to review instead, so their outcomes are observed."""
+    legit_label_share: float = 0.02
+    """Share of legitimate events that ever get a label: calibration turns the odds learned
+    on labels (where fraud is over-represented) into odds on real traffic."""
+    feature_log_ttl_days: float = 60.0
+    feature_log_cap: int = 2_000_000
+    """memory backend: most decisions whose features are kept."""
 
 
 class MetricsSettings(_Strict, frozen=True):
@@ -121,6 +146,7 @@ class Settings(_Strict, frozen=True):
     policy: Policy = Policy()
     limits: LimitsTable = LimitsTable()
     notifications: NotificationPolicy = NotificationPolicy()
+    models: ModelsSettings = ModelsSettings()
     metrics: MetricsSettings = MetricsSettings()
     recovery: RecoverySettings = RecoverySettings()
 

@@ -30,11 +30,12 @@ from connectors.metrics import (
     RULESET_RELOADS,
     observe_deadletters,
     observe_events_in,
+    observe_learned,
     observe_verdicts,
 )
 from connectors.redis_store import RedisSink
 from connectors.simulated import simulator_source
-from contract.messages import DeadLetter
+from contract.messages import DeadLetter, Feedback
 from contract.parse import Envelope, Raw, parse
 from features.operator import Featured, account_logic
 from flows.config import (
@@ -45,8 +46,12 @@ from flows.config import (
     SimulatorInput,
     load_settings,
 )
+from flows.models import Models, build_models
 from scoring.decide import Decider, ListSource, Verdict
 from scoring.lists.csvfile import FileLists
+from scoring.models.featurelog import FeatureLog
+from scoring.models.learning import Learned
+from scoring.models.operator import learner_logic
 from scoring.rules.reload import RulesetHolder
 from scoring.rules.ruleset import DEFAULT_RULESET_PATH
 from simulator.config import SimConfig
@@ -77,7 +82,7 @@ def build_lists(settings: Settings) -> ListSource:
     )
 
 
-def build_decider(settings: Settings) -> Decider:
+def build_decider(settings: Settings, models: Models | None = None) -> Decider:
     rules = RulesetHolder(
         settings.rules.path or DEFAULT_RULESET_PATH,
         check_interval_s=settings.rules.check_interval_s,
@@ -88,6 +93,7 @@ def build_decider(settings: Settings) -> Decider:
         settings.policy,
         limits=settings.limits,
         notify=settings.notifications,
+        models=models.scorer if models else None,
     )
 
 
@@ -132,7 +138,11 @@ def _parse_batch(batch: list[Raw]) -> list[Envelope | DeadLetter]:
     return out
 
 
-def _decide_batch(decider: Decider):
+def _event_order(item: Featured) -> tuple[float, str]:
+    return item.event.ts.timestamp(), item.event.event_id
+
+
+def _decide_batch(decider: Decider, log: FeatureLog | None):
     seen_version = [""]
     seen_counts = [0, 0]
 
@@ -148,6 +158,10 @@ def _decide_batch(decider: Decider):
         seen_counts[:] = [holder.reloads, holder.rejected]
 
     def decide(batch: list[Featured]) -> list[Verdict]:
+        # The per-account step hands events over grouped by account; back in event-time order,
+        # the anomaly detector (which learns as it scores) sees the same sequence however the
+        # input was cut into batches, so a replay is reproducible.
+        batch = sorted(batch, key=_event_order)
         verdicts = [
             decider.decide(item.event, item.features, item.home_branch, item.received_at)
             for item in batch
@@ -160,9 +174,24 @@ def _decide_batch(decider: Decider):
             (n.type for v in verdicts for n in v.notifications),
         )
         track_ruleset()
+        if log is not None:
+            log.put_many((v.decision.event_id, v.model.logged) for v in verdicts if v.model)
         return verdicts
 
     return decide
+
+
+def _label(env: Envelope) -> Feedback | None:
+    return env.event if isinstance(env.event, Feedback) else None
+
+
+def _as_late_label(item: Learned | DeadLetter) -> DeadLetter | None:
+    return item if isinstance(item, DeadLetter) else None
+
+
+def _observe_learning(_step: str, item: Learned | DeadLetter) -> None:
+    if isinstance(item, Learned):
+        observe_learned(item)
 
 
 def _is_event(item: Envelope | DeadLetter) -> TypeGuard[Envelope]:
@@ -186,10 +215,24 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     valid = op.branch("valid", parsed, _is_event)
     keyed = op.key_on("by_account", valid.trues, lambda env: env.event.account_id)
     featured = op.stateful_batch("features", keyed, account_logic(settings.features))
+    models = build_models(settings)
     verdicts = op.flat_map_batch(
-        "decide", op.key_rm("unkey", featured), _decide_batch(build_decider(settings))
+        "decide",
+        op.key_rm("unkey", featured),
+        _decide_batch(build_decider(settings, models), models.log if models else None),
     )
     dead = op.map("dead_letters", valid.falses, _as_dead_letter)
+    if models is not None:
+        labels = op.filter_map("labels", valid.trues, _label)
+        learned = op.stateful_batch(
+            "learn",
+            op.key_on("to_learner", labels, lambda _: "learner"),
+            learner_logic(models.learner),
+        )
+        outcomes = op.key_rm("learned", learned)
+        op.inspect("learning_metrics", outcomes, _observe_learning)
+        late = op.filter_map("late_labels", outcomes, _as_late_label)
+        dead = op.merge("all_dead_letters", dead, late)
     # Each output stream with the record key that keeps one subject's messages in order.
     outputs: dict[str, tuple[Stream, Callable[[Any], str]]] = {
         "decisions": (

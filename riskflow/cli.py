@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 import typer
 from rich.console import Console
 from rich.live import Live
@@ -24,6 +26,7 @@ from flows.config import (
 )
 from flows.risk import build_flow
 from riskflow.lists_cli import lists_app
+from riskflow.models_cli import models_app
 from riskflow.runner import run_flow
 from riskflow.summary import summary_table
 from simulator.config import SimConfig
@@ -143,13 +146,21 @@ def backtest(
     payments: Annotated[Path | None, typer.Option(help="payments JSONL")] = None,
     logins: Annotated[Path | None, typer.Option(help="logins JSONL")] = None,
     feedback: Annotated[Path | None, typer.Option(help="feedback JSONL")] = None,
+    truth: Annotated[Path | None, typer.Option(help="ground truth JSONL, for the report")] = None,
     rules: Annotated[Path | None, typer.Option(help="ruleset YAML (default: packaged)")] = None,
     lists: Annotated[Path | None, typer.Option(help="risk lists CSV (docs/operations.md)")] = None,
+    models: Annotated[bool, typer.Option(help="Learn from the feedback and score with models.")] = (
+        True
+    ),
+    config: Annotated[
+        Path | None, typer.Option(help="Base config (features, policy, models, ...).")
+    ] = None,
 ) -> None:
     """Replay files through the production flow in event-time order."""
     if not (payments or logins):
         raise typer.BadParameter("give --payments and/or --logins")
-    settings = load_settings(None, env={}).replace(
+    base = load_settings(config, env={})
+    settings = base.replace(
         input=FileInput(
             payments=str(payments) if payments else None,
             logins=str(logins) if logins else None,
@@ -158,9 +169,15 @@ def backtest(
         output=FileOutput(directory=str(out)),
         rules=RulesSettings(path=str(rules) if rules else None),
         lists=ListsSettings(path=str(lists) if lists else None),
+        models=msgspec.structs.replace(base.models, enabled=models),
         metrics=MetricsSettings(enabled=False),
     )
     _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True)
+    if truth is not None:
+        from backtest.metrics import load_decisions, load_truth, summarize
+
+        summary = summarize(load_decisions(out / "decisions.jsonl", load_truth(truth)))
+        _report([{"benchmark": "backtest (payments)"} | asdict(summary)], out / "report.json")
 
 
 @app.command()
@@ -197,6 +214,7 @@ def simulate(
 
 
 app.add_typer(lists_app, name="lists")
+app.add_typer(models_app, name="models")
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks; results go in docs/performance.md.")
 app.add_typer(bench_app, name="bench")
@@ -293,3 +311,16 @@ def bench_lists_cmd(
     if not (bootstrap and redis_url):
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS and REDIS_URL")
     _report([bench_lists(redis_url, bootstrap, entries)], json_out)
+
+
+@bench_app.command("models")
+def bench_models_cmd(
+    events: Annotated[
+        int, typer.Option(help="Simulated messages to featurize and score.")
+    ] = 60_000,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Scoring cost per event with models on, learning throughput, snapshot size and time."""
+    from benchmarks.models import bench_models
+
+    _report([bench_models(events)], json_out)

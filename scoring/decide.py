@@ -12,8 +12,9 @@ from features.catalog import Features
 from scoring.limits import LimitsTable
 from scoring.lists.entries import ListEntry
 from scoring.lists.index import Screening, list_reason
+from scoring.models.scorer import ModelScore, ModelScorer
 from scoring.notify import NotificationPolicy, notifications_for
-from scoring.policy import Policy
+from scoring.policy import ACTION_RANK, Policy
 from scoring.rules.reload import RulesetHolder
 from scoring.rules.ruleset import RuleHit
 from scoring.score import SEVERITY_RANK, score
@@ -47,6 +48,14 @@ class Verdict:
     notifications: tuple[Notification, ...] = ()
     list_hits: tuple[tuple[str, str, str], ...] = ()
     """(list, entity, source) of every list entry that blocked or flagged the event."""
+    model: ModelScore | None = None
+
+
+def _model_reason(probability: float, anomaly: float) -> Reason:
+    return Reason(
+        "MODEL_SCORE",
+        f"learned model: fraud probability {probability:.2f}, anomaly {anomaly:.2f}",
+    )
 
 
 def _iso(ts: float) -> str:
@@ -83,6 +92,7 @@ class Decider:
         *,
         limits: LimitsTable | None = None,
         notify: NotificationPolicy | None = None,
+        models: ModelScorer | None = None,
         model_version: str = RULES_ONLY_MODEL,
         clock=time.time,
     ) -> None:
@@ -91,6 +101,7 @@ class Decider:
         self.policy = policy
         self.limits = limits or LimitsTable()
         self.notify = notify or NotificationPolicy()
+        self.models = models
         self.model_version = model_version
         self.clock = clock
 
@@ -120,6 +131,19 @@ class Decider:
         if screening.suppressed_rules:
             hits = [h for h in hits if h.rule_id not in screening.suppressed_rules]
         value, reasons = score(hits, features)
+        model_version = self.model_version
+        modelled = None
+        if self.models is not None:
+            modelled = self.models.score(event, features, value)
+            if modelled.probability is not None:
+                rules_action = self.policy.action(value, hits)
+                # Data + models + rules: the rules' evidence and the model's probability
+                # combine as independent evidence, so a fraud type the model has no labels
+                # for yet (chargebacks take weeks) keeps the score the rules give it.
+                value = 1.0 - (1.0 - value) * (1.0 - modelled.probability)
+                model_version = modelled.version or model_version
+                if ACTION_RANK[self.policy.by_score(value)] > ACTION_RANK[rules_action]:
+                    reasons = [_model_reason(modelled.probability, modelled.anomaly), *reasons]
         listed = screening.deny
         if listed:
             # A deny hit cannot be overridden, and who listed it and why is what staff need first.
@@ -128,6 +152,21 @@ class Decider:
         action = self.policy.action(value, hits)
         if listed:
             action = "block"
+        elif (
+            action == "block"
+            and modelled is not None
+            and modelled.probability is not None
+            and not any(h.action == "block" for h in hits)
+            and self.models is not None
+            and self.models.holdout(event.event_id)
+        ):
+            # Honest measurement: a small fixed share of what only the model would block is
+            # reviewed instead, so the outcomes of blocked traffic are still observed.
+            action = "review"
+            reasons = [
+                Reason("MODEL_HOLDOUT", "model-only block sent to review to measure it"),
+                *reasons,
+            ]
         done = self.clock()
         decision = Decision(
             event_id=event.event_id,
@@ -139,7 +178,7 @@ class Decider:
             score=round(min(1.0, value), 6),
             reasons=reasons if action != "allow" else [],
             rules_version=ruleset.version,
-            model_version=self.model_version,
+            model_version=model_version,
             latency_ms=round(max(0.0, done - received_at) * 1000.0, 3),
         )
         alert = None
@@ -165,4 +204,5 @@ class Decider:
             tuple((h.rule_id, h.action) for h in hits),
             notes,
             tuple((e.kind, e.entity, e.source) for e in (*listed, *screening.watch)),
+            modelled,
         )

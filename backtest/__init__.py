@@ -1,0 +1,1 @@
+"""Backtests: what a run's decisions were worth against the ground truth."""

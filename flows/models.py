@@ -1,0 +1,63 @@
+"""Which model store, feature log, scorer and learner a flow is built with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import redis
+
+from flows.config import FileInput, Settings, SimulatorInput
+from scoring.models.featurelog import FeatureLog, MemoryFeatureLog
+from scoring.models.holder import ModelHolder
+from scoring.models.learning import Learner, LearnerConfig
+from scoring.models.scorer import ModelScorer
+from scoring.models.store import MemoryModelStore, ModelStore
+
+__all__ = ["Models", "build_models"]
+
+
+@dataclass(frozen=True)
+class Models:
+    store: ModelStore
+    log: FeatureLog
+    scorer: ModelScorer
+    config: LearnerConfig
+
+    def learner(self) -> Learner:
+        return Learner(self.store, self.log, self.config)
+
+
+def build_models(settings: Settings) -> Models | None:
+    conf = settings.models
+    if not conf.enabled:
+        return None
+    store: ModelStore
+    log: FeatureLog
+    if conf.backend == "redis":
+        if settings.redis is None:
+            raise ValueError("models.backend 'redis' needs a redis section (or REDIS_URL)")
+        from connectors.models_redis import RedisFeatureLog, RedisModelStore
+
+        client = redis.Redis.from_url(settings.redis.url)
+        prefix = settings.redis.key_prefix
+        store = RedisModelStore(client, prefix)
+        log = RedisFeatureLog(client, prefix, ttl_s=int(conf.feature_log_ttl_days * 86400))
+    else:
+        store, log = MemoryModelStore(), MemoryFeatureLog(conf.feature_log_cap)
+    config = LearnerConfig(
+        every_labels=conf.every_labels,
+        every_s=conf.every_s,
+        hold_s=conf.hold_s,
+        challenger="challenger" if conf.challenger else None,
+        legit_weight=1.0 / conf.legit_label_share,
+    )
+    # A replay runs months in minutes: look for a newer snapshot before every event.
+    replay = isinstance(settings.input, FileInput | SimulatorInput)
+    holder = partial(ModelHolder, store, check_interval_s=0.0 if replay else conf.check_interval_s)
+    scorer = ModelScorer(
+        holder(config.champion),
+        holder(config.challenger) if config.challenger else None,
+        holdout_share=conf.holdout_share,
+    )
+    return Models(store, log, scorer, config)

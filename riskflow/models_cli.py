@@ -1,0 +1,53 @@
+"""`riskflow models`: the published model snapshots, and promoting the challenger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import redis
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connectors.models_redis import RedisModelStore
+from connectors.redis_store import RedisSettings
+from flows.config import load_settings
+
+__all__ = ["models_app"]
+
+models_app = typer.Typer(
+    no_args_is_help=True, help="Learned models: published snapshots, champion and challenger."
+)
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Flow config naming Redis (or set REDIS_URL).")
+]
+
+
+def _store(config: Path | None) -> RedisModelStore:
+    conf = load_settings(config).redis or RedisSettings()
+    return RedisModelStore(redis.Redis.from_url(conf.url), conf.key_prefix)
+
+
+@models_app.command()
+def show(config: ConfigOpt = None) -> None:
+    """The newest snapshots of the champion and the challenger."""
+    store = _store(config)
+    table = Table(title="model snapshots")
+    for col in ("role", "version", "learned up to", "checksum"):
+        table.add_column(col)
+    for role in ("champion", "challenger"):
+        for snap in store.since(role, -1.0)[-3:]:
+            at = datetime.fromtimestamp(snap.as_of, UTC).isoformat(timespec="seconds")
+            table.add_row(role, snap.version, at, snap.checksum[:16])
+    Console().print(table)
+
+
+@models_app.command()
+def promote(config: ConfigOpt = None) -> None:
+    """Make the challenger the champion: every worker swaps to it within a second."""
+    version = _store(config).promote("challenger", "champion")
+    console.print(f"champion is now {version}")
