@@ -85,6 +85,9 @@ class ModelsSettings(_Strict, frozen=True):
     legit_label_share: float = 0.02
     """Share of legitimate events that ever get a label: calibration turns the odds learned
     on labels (where fraud is over-represented) into odds on real traffic."""
+    counterparty_features: list[Literal["payee", "merchant", "terminal", "device", "ip"]] = []
+    """Counterparties whose smoothed fraud rate over labelled history is a model input.
+    Off by default: on the simulated bank it cost average precision (docs/performance.md)."""
     feature_log_ttl_days: float = 60.0
     feature_log_cap: int = 2_000_000
     """memory backend: most decisions whose features are kept."""

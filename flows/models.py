@@ -51,6 +51,7 @@ def build_models(settings: Settings) -> Models | None:
         hold_s=conf.hold_s,
         challenger="challenger" if conf.challenger else None,
         legit_weight=1.0 / conf.legit_label_share,
+        counterparty_cap=50_000 if conf.counterparty_features else 0,
     )
     # A replay runs months in minutes: look for a newer snapshot before every event.
     replay = isinstance(settings.input, FileInput | SimulatorInput)
@@ -59,5 +60,6 @@ def build_models(settings: Settings) -> Models | None:
         holder(config.champion),
         holder(config.challenger) if config.challenger else None,
         holdout_share=conf.holdout_share,
+        counterparty_inputs=frozenset(conf.counterparty_features),
     )
     return Models(store, log, scorer, config)

@@ -130,6 +130,9 @@ def run(
     """Run the flow as configured (Kafka and Redis in production)."""
     settings = load_settings(config)
     addr = addresses.split(";") if addresses else None
+    if addr and len(addr) > 1 and settings.models.enabled and settings.models.backend == "memory":
+        # Each process would learn alone and never see the others' decisions.
+        raise typer.BadParameter("a flow of several processes needs models.backend: redis")
     _run_with_summary(
         build_flow(settings),
         settings,

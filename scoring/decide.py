@@ -9,6 +9,7 @@ from typing import Final, Protocol
 
 from contract.messages import Alert, Decision, Login, Notification, Payment, Reason
 from features.catalog import Features
+from scoring.budget import AlertBudget
 from scoring.limits import LimitsTable
 from scoring.lists.entries import ListEntry
 from scoring.lists.index import Screening, list_reason
@@ -103,6 +104,8 @@ class Decider:
         self.notify = notify or NotificationPolicy()
         self.models = models
         self.model_version = model_version
+        budget = policy.review_budget_per_branch_day
+        self.budget = AlertBudget(budget, floor=policy.challenge) if budget else None
         self.clock = clock
 
     def decide(
@@ -149,7 +152,13 @@ class Decider:
             # A deny hit cannot be overridden, and who listed it and why is what staff need first.
             reasons = [list_reason(e) for e in listed] + reasons
             value = max(value, 0.99)
-        action = self.policy.action(value, hits)
+        branch = event.branch_id or home_branch or UNASSIGNED_BRANCH
+        review_bar = None
+        if self.budget is not None:
+            day = event.ts.toordinal()
+            review_bar = self.budget.threshold(branch, day)
+            self.budget.observe(branch, day, value)
+        action = self.policy.action(value, hits, review_bar)
         if listed:
             action = "block"
         elif (
@@ -188,7 +197,7 @@ class Decider:
                 alert_id=f"alert-{event.event_id}",
                 event_id=event.event_id,
                 account_id=event.account_id,
-                branch_id=event.branch_id or home_branch or UNASSIGNED_BRANCH,
+                branch_id=branch,
                 severity=severity,  # type: ignore[arg-type]
                 action=action,
                 score=decision.score,

@@ -21,22 +21,26 @@ class Policy:
     challenge: float = 0.30
     review: float = 0.60
     block: float = 0.90
+    review_budget_per_branch_day: int | None = None
+    """If set, each branch's review threshold is derived from this many alerts a day
+    (see `scoring.budget`) instead of `review`. Each process budgets what it sees: with N
+    processes, give each branch's capacity divided by N."""
 
     def __post_init__(self) -> None:
         if not 0 < self.challenge <= self.review <= self.block <= 1:
             raise ValueError("policy thresholds must satisfy 0 < challenge <= review <= block <= 1")
 
-    def by_score(self, score: float) -> Action:
+    def by_score(self, score: float, review: float | None = None) -> Action:
         if score >= self.block:
             return "block"
-        if score >= self.review:
+        if score >= (self.review if review is None else review):
             return "review"
         if score >= self.challenge:
             return "challenge"
         return "allow"
 
-    def action(self, score: float, hits: list[RuleHit]) -> Action:
-        chosen = self.by_score(score)
+    def action(self, score: float, hits: list[RuleHit], review: float | None = None) -> Action:
+        chosen = self.by_score(score, review)
         for hit in hits:
             if ACTION_RANK[hit.action] > ACTION_RANK[chosen]:
                 chosen = cast(Action, hit.action)

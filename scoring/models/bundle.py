@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import math
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from scoring.models.counterparties import CounterpartyStats
 from scoring.models.learners import classifier, stacker
 from scoring.models.vectors import Vector
 
@@ -97,6 +99,7 @@ class FrozenBundle:
     as_of: float
     heads: dict[str, _FrozenHead | None]
     """None for an event type that is still cold."""
+    counterparties: CounterpartyStats
 
     def predict(self, event_type: str, x: Vector, anomaly: float, rules: float) -> float | None:
         head = self.heads.get(event_type)
@@ -109,6 +112,7 @@ class ModelBundle:
     learning_rate: float = 0.01
     origin: str = ""
     """Set when promoted from a challenger, so the version says where it came from."""
+    counterparties: CounterpartyStats = field(default_factory=CounterpartyStats)
     heads: dict[str, _Head] = field(default_factory=dict)
     as_of: float = 0.0
     """Label time of the newest label learned: the bundle knows nothing later."""
@@ -151,7 +155,14 @@ class ModelBundle:
         return math.log(self.legit_weight)
 
     def learn(
-        self, event_type: str, x: Vector, anomaly: float, rules: float, fraud: bool, at: float
+        self,
+        event_type: str,
+        x: Vector,
+        anomaly: float,
+        rules: float,
+        fraud: bool,
+        at: float,
+        parties: Sequence[str] = (),
     ) -> float | None:
         """Learn one label; returns the prediction made just before (prequential)."""
         head = self.heads[event_type]
@@ -164,6 +175,7 @@ class ModelBundle:
         head.stacker.learn_one(head.stacked(raw, anomaly, rules), fraud)
         head.labels += 1
         head.positives += fraud
+        self.counterparties.learn(list(parties), fraud)
         self.as_of = max(self.as_of, at)
         return before
 
@@ -175,6 +187,7 @@ class ModelBundle:
                 t: (h.frozen(self.prior_shift) if self.warm(t) else None)
                 for t, h in self.heads.items()
             },
+            self.counterparties,
         )
 
     def to_snapshot(self) -> Snapshot:

@@ -20,7 +20,9 @@ class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
     x: Vector
     anomaly: float
     rules: float
-    """The rules-only score at decision time: an input of the calibrating stacker."""
+    """The rules-only score at decision time."""
+    parties: list[str] = []
+    """The event's counterparties (`payee:X`, ...): the label teaches about them too."""
 
 
 encode = msgspec.msgpack.Encoder().encode

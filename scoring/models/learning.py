@@ -17,6 +17,7 @@ import msgspec
 
 from contract.messages import DeadLetter, Feedback
 from scoring.models.bundle import ModelBundle, SnapshotError
+from scoring.models.counterparties import CounterpartyStats
 from scoring.models.featurelog import FeatureLog, LoggedEvent, decode
 from scoring.models.store import ModelStore
 
@@ -35,6 +36,8 @@ class LearnerConfig:
     """How long (label time) a label waits for its event before it is dead-lettered."""
     challenger_learning_rate: float = 0.005
     legit_weight: float = 50.0
+    counterparty_cap: int = 0
+    """Counterparties whose labels are counted in the snapshots (0 when none is a model input)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class Learner:
                 name=self.cfg.challenger,
                 learning_rate=self.cfg.challenger_learning_rate,
                 legit_weight=self.cfg.legit_weight,
+                counterparties=CounterpartyStats(self.cfg.counterparty_cap),
             )
         return resumed
 
@@ -101,7 +105,11 @@ class Learner:
                     return snap.load()
                 except SnapshotError as exc:
                     log.error("skipping snapshot: %s", exc)
-        return ModelBundle(name=name, legit_weight=self.cfg.legit_weight)
+        return ModelBundle(
+            name=name,
+            legit_weight=self.cfg.legit_weight,
+            counterparties=CounterpartyStats(self.cfg.counterparty_cap),
+        )
 
     def snapshot(self) -> bytes:
         return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
@@ -159,7 +167,15 @@ class Learner:
         champ, challenger = state.champion, state.challenger
         # Versions as they predicted: prequential metrics belong to the model before the label.
         versions = (champ.version, challenger.version if challenger else None)
-        args = (record.event_type, record.x, record.anomaly, record.rules, fraud, at)
+        args = (
+            record.event_type,
+            record.x,
+            record.anomaly,
+            record.rules,
+            fraud,
+            at,
+            record.parties,
+        )
         before = champ.learn(*args)
         challenger_before = challenger.learn(*args) if challenger else None
         state.since_publish += 1

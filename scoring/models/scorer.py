@@ -8,6 +8,7 @@ from typing import Final
 
 from contract.messages import Login, Payment
 from features.catalog import Features
+from scoring.models.counterparties import parties
 from scoring.models.featurelog import LoggedEvent, encode
 from scoring.models.holder import ModelHolder
 from scoring.models.learners import anomaly_detector
@@ -39,12 +40,14 @@ class ModelScorer:
         holdout_share: float = 0.005,
         shadow_share: float = 0.1,
         anomaly_learn_every: int = 4,
+        counterparty_inputs: frozenset[str] = frozenset(),
         anomaly_seed: int = 42,
     ) -> None:
         self.champion = champion
         self.challenger = challenger
         self.holdout_share = holdout_share
         self.shadow_share = shadow_share
+        self.counterparty_inputs = counterparty_inputs
         # Each process's detector learns from the events it sees; it needs no labels. Learning
         # from one event in a few keeps its picture of normal at a quarter of the cost.
         self._detector = anomaly_detector(anomaly_seed)
@@ -69,6 +72,10 @@ class ModelScorer:
             self._detector.learn_one(small)
         ts = event.ts.timestamp()
         bundle = self.champion.for_event(ts)
+        keys = parties(event)
+        if bundle is not None and self.counterparty_inputs:
+            # Counterparty fraud rates as of the snapshot: logged with x, so learning sees them too.
+            x.update(bundle.counterparties.features(keys, self.counterparty_inputs))
         probability = bundle.predict(event_type, x, anomaly, rules) if bundle else None
         shadow = None
         if self.challenger is not None and self._bucket(event.event_id) < self.shadow_share:
@@ -76,7 +83,7 @@ class ModelScorer:
             # measured on every label, prequentially, by the learner.
             shadow = self.challenger.for_event(ts)
         shadow_p = shadow.predict(event_type, x, anomaly, rules) if shadow else None
-        record = LoggedEvent(event_type, ts, event.account_id, x, anomaly, rules)
+        record = LoggedEvent(event_type, ts, event.account_id, x, anomaly, rules, keys)
         return ModelScore(
             bundle.version if bundle and probability is not None else None,
             probability,

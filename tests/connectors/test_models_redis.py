@@ -36,9 +36,13 @@ def feed(learner: Learner, log: RedisFeatureLog, n: int, start: int = 0) -> None
         x = {"amount": rng.gauss(8 if fraud else 5, 1)}
         log.put_many([(f"E{i}", encode(LoggedEvent("payment", at.timestamp(), "A", x, 0.0, 0.0)))])
         labels.append(
-            Feedback(event_id=f"E{i}", account_id="A", label="fraud" if fraud else "legit",
-                     ts=at + timedelta(hours=1))
-        )  # fmt: skip
+            Feedback(
+                event_id=f"E{i}",
+                account_id="A",
+                label="fraud" if fraud else "legit",
+                ts=at + timedelta(hours=1),
+            )
+        )
     learner.on_batch(labels)
 
 

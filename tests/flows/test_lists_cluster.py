@@ -47,6 +47,7 @@ def cluster(tmp_path: Path, kafka_bootstrap: str, redis_url: str) -> Iterator[di
                 "kafka": {"bootstrap_servers": kafka_bootstrap, "topics": topics},
                 "redis": {"url": redis_url, "key_prefix": prefix},
                 "lists": {"backend": "redis", "topic": f"{prefix}.lists"},
+                "models": {"backend": "redis"},
                 "metrics": {"port": metrics_port},
             }
         )
