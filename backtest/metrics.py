@@ -58,6 +58,8 @@ class Scored:
     action: str
     fraud: bool
     modelled: bool
+    model_version: str = ""
+    ts: float = 0.0
 
 
 def load_truth(path: Path) -> set[str]:
@@ -84,6 +86,8 @@ def load_decisions(path: Path, frauds: set[str], event_type: str = "payment") ->
                     d.action,
                     d.event_id in frauds,
                     d.model_version != "rules-only",
+                    d.model_version,
+                    datetime.fromisoformat(d.event_ts).timestamp(),
                 )
             )
     return out
@@ -137,3 +141,56 @@ def summarize(rows: list[Scored], k: int = 100) -> Summary:
         else 0.0,
         modelled_share=sum(r.modelled for r in rows) / len(rows) if rows else 0.0,
     )
+
+
+def by_model_version(rows: list[Scored], top: int = 12) -> list[dict[str, object]]:
+    """Average precision of the payments each model version scored (the busiest versions)."""
+    groups: dict[str, list[Scored]] = defaultdict(list)
+    for row in rows:
+        groups[row.model_version].append(row)
+    busiest = sorted(groups.items(), key=lambda kv: -len(kv[1]))[:top]
+    out: list[dict[str, object]] = []
+    for version, group in sorted(busiest, key=lambda kv: min(r.ts for r in kv[1])):
+        labels = [r.fraud for r in group]
+        out.append(
+            {
+                "model_version": version,
+                "payments": len(group),
+                "frauds": sum(labels),
+                "average_precision": average_precision([r.score for r in group], labels),
+                "alert_rate": sum(r.action in ALERTING for r in group) / len(group),
+            }
+        )
+    return out
+
+
+class _Label(msgspec.Struct):
+    event_id: str
+    ts: str
+
+
+def label_delays(rows: list[Scored], feedback: Path) -> dict[str, float]:
+    """Percentiles of the time from a payment to its label, in hours."""
+    when = {r.event_id: r.ts for r in rows}
+    decode = msgspec.json.Decoder(_Label).decode
+    delays: list[float] = []
+    with open(feedback, "rb") as fh:
+        for line in fh:
+            try:
+                label = decode(line)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            at = when.get(label.event_id)
+            if at is not None:
+                delays.append((datetime.fromisoformat(label.ts).timestamp() - at) / 3600)
+    delays.sort()
+    if not delays:
+        return {}
+    pick = lambda q: round(delays[min(len(delays) - 1, int(q * len(delays)))], 2)  # noqa: E731
+    return {
+        "labels": len(delays),
+        "p10_h": pick(0.1),
+        "p50_h": pick(0.5),
+        "p90_h": pick(0.9),
+        "max_h": delays[-1],
+    }

@@ -177,10 +177,27 @@ def backtest(
     )
     _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True)
     if truth is not None:
-        from backtest.metrics import load_decisions, load_truth, summarize
+        import json
 
-        summary = summarize(load_decisions(out / "decisions.jsonl", load_truth(truth)))
-        _report([{"benchmark": "backtest (payments)"} | asdict(summary)], out / "report.json")
+        from backtest import metrics
+
+        rows = metrics.load_decisions(out / "decisions.jsonl", metrics.load_truth(truth))
+        summary = {"benchmark": "backtest (payments)"} | asdict(metrics.summarize(rows))
+        _report([summary], None)
+        report = {
+            "inputs": {
+                "payments": str(payments),
+                "logins": str(logins),
+                "feedback": str(feedback),
+                "truth": str(truth),
+                "models": models,
+            },
+            "summary": summary,
+            "precision_at_100_per_day": metrics.precision_at_k_per_day(rows),
+            "by_model_version": metrics.by_model_version(rows),
+            "label_delay": metrics.label_delays(rows, feedback) if feedback else {},
+        }
+        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 @app.command()

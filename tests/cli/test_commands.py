@@ -86,6 +86,8 @@ def test_simulate_then_backtest_scores_every_payment_and_login(tmp_path):
         str(sim / "feedback.jsonl"),
         "--lists",
         str(sim / "denylist.csv"),
+        "--truth",
+        str(sim / "truth.jsonl"),
         "--out",
         str(out),
     )
@@ -97,3 +99,11 @@ def test_simulate_then_backtest_scores_every_payment_and_login(tmp_path):
     mule_ids = {t["event_id"] for t in truth if t["scenario"] == "mule_payee"}
     by_id = {d["event_id"]: d for d in decisions}
     assert mule_ids and all(by_id[e]["action"] == "block" for e in mule_ids)
+    report = json.loads((out / "report.json").read_text())
+    payments = [d for d in decisions if d["event_type"] == "payment"]
+    assert report["summary"]["payments"] == len(payments)
+    frauds = {t["event_id"] for t in truth if t.get("is_fraud")}
+    assert report["summary"]["frauds"] == sum(d["event_id"] in frauds for d in payments)
+    assert len(report["precision_at_100_per_day"]) == 3
+    assert sum(v["payments"] for v in report["by_model_version"]) <= len(payments)
+    assert report["label_delay"]["labels"] > 0 and report["label_delay"]["p50_h"] > 0
