@@ -26,7 +26,7 @@ from scoring.models.vectors import vector
 from simulator.config import SimConfig
 from simulator.stream import generate
 
-__all__ = ["bench_models"]
+__all__ = ["bench_models", "compare_recipes"]
 
 
 def _featured(events: int, seed: int = 3) -> list[tuple[Payment | Login, Features]]:
@@ -98,6 +98,64 @@ def bench_models(events: int = 60_000, labels: int = 5_000) -> dict[str, Any]:
         "snapshot_load_ms": round(load_ms, 2),
         "arf_predict_us": _arf_cost(items[:3000]),
     }
+
+
+def compare_recipes(days: float = 12.0, customers: int = 5000) -> dict[str, Any]:
+    """Prequential quality on the labelled payments of a simulated bank, and cost per prediction.
+
+    Each label is predicted by each recipe before it learns it, in label-time order, from the
+    features its event had: the same protocol as the flow's learner.
+    """
+    from river import forest
+
+    from contract.messages import Feedback
+    from scoring.models.learners import classifier
+    from scoring.models.prequential import average_precision, roc_auc
+
+    states: dict[str, AccountState] = {}
+    logged: dict[str, dict[str, float]] = {}
+    recipes: dict[str, Any] = {
+        "scaled logistic regression": classifier(),
+        "adaptive random forest (10 trees)": forest.ARFClassifier(n_models=10, seed=1),
+    }
+    seen: dict[str, list[tuple[float, bool]]] = {name: [] for name in recipes}
+    spent = dict.fromkeys(recipes, 0.0)
+    config = SimConfig(seed=5, customers=customers, days=days)
+    for rec in generate(config):
+        env = parse(Raw(rec.kind, rec.payload, rec.kind))
+        if not isinstance(env, Envelope):
+            continue
+        ev = env.event
+        if isinstance(ev, Feedback):
+            x = logged.pop(ev.event_id, None)
+            if x is None:
+                continue
+            fraud = ev.label == "fraud"
+            for name, model in recipes.items():
+                started = time.perf_counter()
+                p = model.predict_proba_one(x).get(True, 0.0)
+                spent[name] += time.perf_counter() - started
+                seen[name].append((p, fraud))
+                model.learn_one(
+                    x, fraud, **({"w": 3.0 if fraud else 1.0} if "logistic" in name else {})
+                )
+            continue
+        if not isinstance(ev, Payment):
+            if isinstance(ev, Login):
+                st = states.setdefault(ev.account_id, AccountState())
+                st.on_login(ev, ev.ts.timestamp(), ev.ts.hour)
+            continue
+        st = states.setdefault(ev.account_id, AccountState())
+        f = st.on_payment(ev, ev.ts.timestamp(), ev.ts.hour)
+        logged[ev.event_id] = vector(ev, f)
+    out: dict[str, Any] = {"benchmark": "model recipes", "days": days}
+    for name, pairs in seen.items():
+        scores, labels = [p for p, _ in pairs], [y for _, y in pairs]
+        out[f"{name}: AP"] = round(average_precision(scores, labels), 4)
+        out[f"{name}: ROC AUC"] = round(roc_auc(scores, labels), 4)
+        out[f"{name}: µs/prediction"] = round(spent[name] / len(pairs) * 1e6, 1)
+    out["labelled payments"] = len(seen["scaled logistic regression"])
+    return out
 
 
 def _arf_cost(items: list[tuple[Payment | Login, Features]]) -> float:

@@ -341,6 +341,6 @@ def bench_models_cmd(
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
     """Scoring cost per event with models on, learning throughput, snapshot size and time."""
-    from benchmarks.models import bench_models
+    from benchmarks.models import bench_models, compare_recipes
 
-    _report([bench_models(events)], json_out)
+    _report([bench_models(events), compare_recipes()], json_out)

@@ -94,7 +94,9 @@ def test_the_line_number_is_the_line_in_the_file(before):
 
 
 def test_a_plain_deny_list_file_is_valid():
-    text = "entity,value,reason,source\npayee,M1,mule,police\nip,203.0.113.0/24,botnet,partner_bank\n"
+    text = (
+        "entity,value,reason,source\npayee,M1,mule,police\nip,203.0.113.0/24,botnet,partner_bank\n"
+    )
     entries, errors = read_entries(text, actor="feed", now=NOW)
     assert errors == []
     assert [e.id for e in entries] == ["deny:payee:M1", "deny:ip:203.0.113.0/24"]
@@ -108,7 +110,11 @@ def test_a_plain_deny_list_file_is_valid():
 def test_only_entity_and_value_are_required():
     entries, errors = read_entries("value,entity\nD9,device\n", now=NOW)
     assert errors == []
-    assert (entries[0].id, entries[0].source, entries[0].reason) == ("deny:device:D9", "internal", "")
+    assert (entries[0].id, entries[0].source, entries[0].reason) == (
+        "deny:device:D9",
+        "internal",
+        "",
+    )
 
 
 def test_cells_are_trimmed_and_lists_split_on_semicolons():
