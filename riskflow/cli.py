@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -158,8 +157,11 @@ def backtest(
     config: Annotated[
         Path | None, typer.Option(help="Base config (features, policy, models, ...).")
     ] = None,
+    branch_capacity: Annotated[
+        float | None, typer.Option(help="Alerts a branch can work per day, for the report.")
+    ] = None,
 ) -> None:
-    """Replay files through the production flow in event-time order."""
+    """Replay files through the production flow in event-time order; with --truth, a report."""
     if not (payments or logins):
         raise typer.BadParameter("give --payments and/or --logins")
     base = load_settings(config, env={})
@@ -177,27 +179,51 @@ def backtest(
     )
     _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True)
     if truth is not None:
-        import json
+        from backtest.report import build_report
 
-        from backtest import metrics
-
-        rows = metrics.load_decisions(out / "decisions.jsonl", metrics.load_truth(truth))
-        summary = {"benchmark": "backtest (payments)"} | asdict(metrics.summarize(rows))
-        _report([summary], None)
-        report = {
-            "inputs": {
-                "payments": str(payments),
-                "logins": str(logins),
-                "feedback": str(feedback),
-                "truth": str(truth),
-                "models": models,
+        report = build_report(
+            {"rules + models" if models else "rules only": out},
+            truth,
+            out,
+            payments=payments,
+            inputs={
+                "payments": payments,
+                "logins": logins,
+                "feedback": feedback,
+                "rules": rules,
+                "lists": lists,
+                "config": config,
             },
-            "summary": summary,
-            "precision_at_100_per_day": metrics.precision_at_k_per_day(rows),
-            "by_model_version": metrics.by_model_version(rows),
-            "label_delay": metrics.label_delays(rows, feedback) if feedback else {},
-        }
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+            settings=msgspec.to_builtins(settings),
+            branch_capacity=branch_capacity,
+        )
+        run = next(iter(report["runs"].values()))
+        _report([{"benchmark": "backtest (payments)"} | run["summary"]], None)
+        console.print(f"report: {out / 'report.html'}")
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[str], typer.Argument(help="NAME=DIR of backtest outputs, two or more.")],
+    truth: Annotated[Path, typer.Option(help="ground truth JSONL")],
+    out: Annotated[Path, typer.Option(help="Where the comparison report goes.")],
+    payments: Annotated[Path | None, typer.Option(help="payments JSONL, for amounts")] = None,
+    branch_capacity: Annotated[
+        float | None, typer.Option(help="Alerts per branch per day.")
+    ] = None,
+) -> None:
+    """Backtest outputs side by side: rules only vs models, ruleset A vs B, ..."""
+    from backtest.report import build_report
+
+    named: dict[str, Path] = {}
+    for item in runs:
+        name, sep, directory = item.partition("=")
+        if not sep or not (Path(directory) / "decisions.jsonl").exists():
+            raise typer.BadParameter(f"{item!r}: give NAME=DIR with a decisions.jsonl in DIR")
+        named[name] = Path(directory)
+    report = build_report(named, truth, out, payments=payments, branch_capacity=branch_capacity)
+    _report([{"benchmark": n} | r["summary"] for n, r in report["runs"].items()], None)
+    console.print(f"report: {out / 'report.html'}")
 
 
 @app.command()

@@ -100,10 +100,18 @@ def test_simulate_then_backtest_scores_every_payment_and_login(tmp_path):
     by_id = {d["event_id"]: d for d in decisions}
     assert mule_ids and all(by_id[e]["action"] == "block" for e in mule_ids)
     report = json.loads((out / "report.json").read_text())
+    run = report["runs"]["rules + models"]
     payments = [d for d in decisions if d["event_type"] == "payment"]
-    assert report["summary"]["payments"] == len(payments)
+    assert run["summary"]["payments"] == len(payments)
     frauds = {t["event_id"] for t in truth if t.get("is_fraud")}
-    assert report["summary"]["frauds"] == sum(d["event_id"] in frauds for d in payments)
-    assert len(report["precision_at_100_per_day"]) == 3
-    assert sum(v["payments"] for v in report["by_model_version"]) <= len(payments)
-    assert report["label_delay"]["labels"] > 0 and report["label_delay"]["p50_h"] > 0
+    assert run["summary"]["frauds"] == sum(d["event_id"] in frauds for d in payments)
+    assert len(run["precision_at_100_per_day"]) == 3
+    assert sum(v["payments"] for v in run["by_model_version"]) <= len(payments)
+    assert set(run["detection_latency"]) == {t["scenario"] for t in truth if t.get("is_fraud")}
+    assert report["label_delay_hours"]["labels"] > 0
+    # The report names its inputs with their hashes, and is one self-contained page.
+    assert set(report["inputs"]) >= {"payments", "logins", "feedback", "truth", "lists"}
+    assert all(len(i["sha256"]) == 64 for i in report["inputs"].values())
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == len(report["plots"]) == 5
+    assert all((out / name).stat().st_size > 1000 for name in report["plots"].values())

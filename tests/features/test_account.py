@@ -206,3 +206,33 @@ def test_known_devices_counts_only_devices_that_got_in_before():
     second = feed(state, login(2, device_id="D2"))
     assert second["known_devices"] == 1 and second["is_new_device"] is True
     assert feed(state, login(3, device_id="D1"))["known_devices"] == 2
+
+
+@pytest.mark.parametrize(
+    ("zone", "last_second", "first_second"),
+    [
+        # Events arrive stamped in UTC; the zone's midnight falls inside the UTC day.
+        ("Asia/Shanghai", "2026-11-24T15:59:59Z", "2026-11-24T16:00:00Z"),
+        ("America/New_York", "2026-11-25T04:59:59Z", "2026-11-25T05:00:00Z"),  # EST, UTC-5
+    ],
+)
+def test_daily_total_turns_over_at_the_exact_second_of_local_midnight(
+    zone, last_second, first_second
+):
+    state = AccountState(FeatureConfig(timezone=zone))
+    before = datetime.fromisoformat(last_second)
+    assert feed(state, pay_at(before - timedelta(hours=2), 300.0))["daily_total"] == 300.0
+    assert feed(state, pay_at(before, 200.0))["daily_total"] == 500.0
+    after = datetime.fromisoformat(first_second)
+    # A login reports what has been paid today: nothing yet, this early in the new day.
+    assert feed(state, login_at(after))["daily_total"] == 0.0
+    assert feed(state, pay_at(after, 50.0))["daily_total"] == 50.0
+    # A late-arriving payment from the day before counts alone and leaves today's total be.
+    assert feed(state, pay_at(before - timedelta(minutes=1), 7.0))["daily_total"] == 7.0
+    assert feed(state, pay_at(after + timedelta(seconds=1), 1.0))["daily_total"] == 51.0
+
+
+def login_at(ts: datetime) -> Login:
+    return Login(
+        event_id=f"l{ts.isoformat()}", ts=ts, account_id="A1", channel="mobile", success=True
+    )

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from contract.messages import Login, Payment
 from features.account import AccountState, FeatureConfig
 from features.catalog import defaults
-from scoring.decide import Decider
-from scoring.lists.entries import ListEntry
+from scoring.decide import Decider, ListSource
+from scoring.limits import DEFAULT_LIMITS
+from scoring.lists.csvfile import FileLists
+from scoring.lists.entries import ENTITIES, ListEntry
 from scoring.lists.index import ListIndex
+from scoring.notify import PLAIN_WORDS
 from scoring.policy import Policy
 from scoring.rules.reload import RulesetHolder
 from scoring.rules.ruleset import DEFAULT_RULESET_PATH
 
 T = datetime(2026, 11, 24, 10, tzinfo=UTC)
+RULE_IDS = [r.id for r in RulesetHolder(DEFAULT_RULESET_PATH).current().rules]
 
 
 class Clock:
@@ -25,7 +31,7 @@ class Clock:
         return self.now
 
 
-def decider(lists: ListIndex | None = None, clock: Clock | None = None) -> Decider:
+def decider(lists: ListSource | None = None, clock: Clock | None = None) -> Decider:
     return Decider(
         RulesetHolder(DEFAULT_RULESET_PATH),
         lists or ListIndex(),
@@ -61,39 +67,112 @@ def payment(**kw) -> Payment:
 
 
 def features_for(event: Payment, **kw) -> dict:
+    """A quiet account's features for this payment, with `kw` overriding them."""
     return (
         defaults()
         | {
             "event_type": "payment",
+            "channel": event.channel,
             "txn_type": event.txn_type,
             "amount": event.amount,
+            "auth_method": event.auth_method,
             "daily_total": event.amount,
         }
         | kw
     )
 
 
-def test_a_deny_hit_blocks_with_the_list_reason_first_and_raises_an_alert():
+def decide(make: Decider, event: Payment, **features):
+    return make.decide(event, features_for(event, **features), None, make.clock())
+
+
+# --- deny --------------------------------------------------------------------------------
+
+
+def test_a_deny_payee_hit_blocks_with_the_list_reason_first_and_raises_an_alert():
     lists = ListIndex([entry("deny", "payee", "MULE", reason="mule account")])
     event = payment(payee_account="MULE", branch_id="BR7")
-    verdict = decider(lists).decide(event, features_for(event), None, T.timestamp())
+    verdict = decide(decider(lists), event)
+    assert verdict.decision.action == "block" and verdict.decision.score >= 0.99
+    first = verdict.decision.reasons[0]
+    assert first.code == "DENY_PAYEE"
+    for part in ("deny:payee:MULE", "police", "mule account"):
+        assert part in first.detail
+    alert = verdict.alert
+    assert alert is not None and alert.action == "block" and alert.branch_id == "BR7"
+    assert alert.severity == "critical" and alert.reasons[0] == first
+    assert verdict.list_hits == (("deny", "payee", "police"),)
+    (note,) = verdict.notifications
+    assert note.type == "transfer_intercepted" and PLAIN_WORDS["DENY_PAYEE"] in note.text
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_a_deny_hit_on_any_entity_of_a_payment_blocks(entity):
+    values = {"payee_account": "X", "device_id": "X", "ip": "X", "merchant_id": "X"}
+    event = payment(account_id="X", terminal_id="X", **values)
+    verdict = decide(decider(ListIndex([entry("deny", entity, "X")])), event)
+    assert verdict.decision.action == "block"
+    assert verdict.decision.reasons[0].code == f"DENY_{entity.upper()}"
+
+
+def test_nothing_lifts_a_deny_not_even_an_allow_entry_that_suppresses_every_rule():
+    silence_all = [*RULE_IDS, "limit_per_txn", "limit_daily", "watch"]
+    lists = ListIndex(
+        [
+            entry("deny", "payee", "MULE"),
+            entry("allow", "payee", "MULE", expires_at=T + timedelta(days=1), suppress=silence_all),
+            entry("allow", "account", "A1", expires_at=T + timedelta(days=1), suppress=silence_all),
+        ]
+    )
+    verdict = decide(decider(lists), payment(payee_account="MULE"))
+    # The rules were silenced (the deny-list rule among them), so they alone would allow it ...
+    assert verdict.hits == ()
+    # ... but the deny entry blocks regardless, and says so first.
+    assert verdict.decision.action == "block"
+    assert verdict.decision.reasons[0].code == "DENY_PAYEE"
+    assert verdict.alert is not None and verdict.alert.severity == "critical"
+
+
+def test_a_denied_device_blocks_a_login():
+    lists = ListIndex([entry("deny", "device", "EVIL", source="partner_bank")])
+    event = Login(
+        event_id="L1", ts=T, account_id="A1", channel="online", success=True, device_id="EVIL"
+    )
+    features = defaults() | {"event_type": "login", "login_success": True}
+    verdict = decider(lists).decide(event, features, None, T.timestamp())
+    assert verdict.decision.action == "block"
+    assert verdict.decision.reasons[0].code == "DENY_DEVICE"
+    assert "partner_bank" in verdict.decision.reasons[0].detail
+
+
+def test_lists_read_from_a_csv_file_block_too(tmp_path):
+    path = tmp_path / "lists.csv"
+    path.write_text("entity,value,reason,source\npayee,MULE,mule account,partner_bank\n")
+    verdict = decide(decider(FileLists(path)), payment(payee_account="MULE"))
     assert verdict.decision.action == "block"
     first = verdict.decision.reasons[0]
     assert first.code == "DENY_PAYEE" and "deny:payee:MULE" in first.detail
-    assert "police" in first.detail
-    assert verdict.alert is not None and verdict.alert.branch_id == "BR7"
-    assert verdict.list_hits == (("deny", "payee", "police"),)
-    assert [n.type for n in verdict.notifications] == ["transfer_intercepted"]
+    assert "partner_bank" in first.detail
+
+
+# --- allow --------------------------------------------------------------------------------
 
 
 def test_a_quiet_payment_is_allowed_without_reasons():
-    event = payment()
-    verdict = decider().decide(event, features_for(event), None, T.timestamp())
+    verdict = decide(decider(), payment())
     assert verdict.decision.action == "allow" and verdict.decision.reasons == []
-    assert verdict.alert is None and verdict.notifications == ()
+    assert verdict.alert is None and verdict.notifications == () and verdict.list_hits == ()
+
+
+def test_an_allowed_payment_carries_no_reasons_even_with_weak_evidence():
+    # A new device is weak evidence: some score, far below a challenge.
+    verdict = decide(decider(), payment(), is_new_device=True)
+    assert 0 < verdict.decision.score < Policy().challenge
+    assert verdict.decision.action == "allow" and verdict.decision.reasons == []
 
 
 def test_an_allow_entry_silences_its_rule_for_its_entity_until_it_expires():
+    expiry = T + timedelta(hours=2)
     clock = Clock(T)
     lists = ListIndex(
         [
@@ -103,58 +182,154 @@ def test_an_allow_entry_silences_its_rule_for_its_entity_until_it_expires():
                 "D-NEW",
                 reason="customer's new phone, verified in branch",
                 source="branch",
-                expires_at=T + timedelta(hours=2),
+                expires_at=expiry,
                 suppress=["new_device_large_payment"],
             )
         ]
     )
-    risky = {"is_new_device": True, "amount_ratio_to_max": 3.0}
     make = decider(lists, clock)
+    # Fires the default rule new_device_large_payment: a new device, >= 5,000, >= 1.5x the max.
+    risky = {"is_new_device": True, "amount_ratio_to_max": 3.0}
 
-    def decide(device: str) -> str:
-        event = payment(amount=8000.0, device_id=device)
-        f = features_for(event, **risky)
-        return make.decide(event, f, None, clock.now).decision.action
+    def verdict(device: str):
+        return decide(make, payment(amount=8000.0, device_id=device), **risky)
 
-    assert decide("D-NEW") == "allow"
-    assert decide("D-OTHER") == "challenge"  # only the listed device is let through
-    clock.now = (T + timedelta(hours=2)).timestamp()
-    assert decide("D-NEW") == "challenge"  # expired: the rule fires again
+    allowed = verdict("D-NEW")
+    assert allowed.decision.action == "allow"
+    assert "new_device_large_payment" not in dict(allowed.hits)
+    other = verdict("D-OTHER")  # only the listed device is let through
+    assert other.decision.action == "challenge"
+    assert dict(other.hits)["new_device_large_payment"] == "challenge"
+
+    clock.now = expiry.timestamp() - 1
+    assert verdict("D-NEW").decision.action == "allow"
+    clock.now = expiry.timestamp()  # expired: the rule fires again, without a reload
+    again = verdict("D-NEW")
+    assert again.decision.action == "challenge"
+    assert "NEW_DEVICE_LARGE_PAYMENT" in [r.code for r in again.decision.reasons]
 
 
-def test_watch_entries_ask_for_what_they_say():
-    lists = ListIndex([entry("watch", "merchant", "SHOP", action="review", min_amount=500.0)])
+def test_an_allow_entry_silences_only_the_rules_it_names():
+    lists = ListIndex(
+        [
+            entry(
+                "allow",
+                "device",
+                "D1",
+                expires_at=T + timedelta(days=1),
+                suppress=["new_device_large_payment"],
+            )
+        ]
+    )
+    # velocity_burst is not named: it still fires for the allowed device.
+    verdict = decide(decider(lists), payment(device_id="D1"), pay_count_5m=8)
+    assert verdict.decision.action == "challenge"
+    assert dict(verdict.hits) == {"velocity_burst": "challenge"}
+
+
+# --- watch --------------------------------------------------------------------------------
+
+
+def test_watch_entries_ask_for_what_they_say_where_they_apply():
+    lists = ListIndex(
+        [
+            entry("watch", "merchant", "SHOP", action="review", channels=["pos"], min_amount=500.0),
+        ]
+    )
+    make = decider(lists)
     event = payment(txn_type="card", merchant_id="SHOP", amount=900.0, channel="pos")
-    verdict = decider(lists).decide(event, features_for(event), None, T.timestamp())
-    assert verdict.decision.action == "review"
+    verdict = decide(make, event)
+    assert verdict.decision.action == "review" and verdict.alert is not None
     assert "WATCH_MERCHANT" in [r.code for r in verdict.decision.reasons]
     assert ("watch_merchant", "review") in verdict.hits
+    assert verdict.list_hits == (("watch", "merchant", "police"),)
+    online = payment(txn_type="card", merchant_id="SHOP", amount=900.0, channel="online")
+    assert decide(make, online).decision.action == "allow"  # not a watched channel
+    small = payment(txn_type="card", merchant_id="SHOP", amount=499.0, channel="pos")
+    assert decide(make, small).decision.action == "allow"  # under the watched amount
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="scoring/decide.py _watch_hit gives every watch hit severity 'high' (score 0.65), "
+    "above Policy().review (0.60), so a watch entry asking for a challenge gets a review",
+)
+def test_a_watch_entry_asking_for_a_challenge_gets_a_challenge():
+    lists = ListIndex([entry("watch", "device", "D1", action="challenge", source="branch")])
+    verdict = decide(decider(lists), payment(device_id="D1"))
+    assert ("watch_device", "challenge") in verdict.hits
+    assert verdict.decision.action == "challenge"
+    assert verdict.alert is None  # a challenge is the customer's to pass, not staff's
+
+
+def test_an_allow_entry_with_suppress_watch_silences_a_watch_hit():
+    lists = ListIndex(
+        [
+            entry("watch", "merchant", "SHOP", action="review"),
+            entry(
+                "allow", "merchant", "SHOP", expires_at=T + timedelta(days=1), suppress=["watch"]
+            ),
+        ]
+    )
+    verdict = decide(decider(lists), payment(txn_type="card", merchant_id="SHOP", channel="pos"))
+    assert verdict.decision.action == "allow"
+    assert verdict.hits == () and verdict.list_hits == ()
+
+
+# --- limits ---------------------------------------------------------------------------------
 
 
 def test_a_payment_over_the_password_limit_is_challenged_to_step_up():
-    event = payment(amount=6000.0, auth_method="password")
-    verdict = decider().decide(event, features_for(event), None, T.timestamp())
+    event = payment(amount=DEFAULT_LIMITS["password"].per_txn + 1000, auth_method="password")
+    verdict = decide(decider(), event)
     assert verdict.decision.action == "challenge"
     reason = next(r for r in verdict.decision.reasons if r.code == "LIMIT_STEP_UP")
     assert "password" in reason.detail and "step up to card_pin" in reason.detail
     assert [n.type for n in verdict.notifications] == ["transfer_challenged"]
 
 
-def test_the_daily_limit_starts_again_after_local_midnight():
-    # 15:59 UTC is 23:59 in Shanghai; 16:01 UTC is the next local day.
-    state = AccountState(FeatureConfig(timezone="Asia/Shanghai"))
-    make = decider()
-    evening = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+def test_the_daily_limit_is_read_from_the_features():
+    daily = DEFAULT_LIMITS["password"].daily
+    event = payment(amount=100.0, auth_method="password")
+    assert decide(decider(), event, daily_total=daily).decision.action == "allow"
+    over = decide(decider(), event, daily_total=daily + 0.01)
+    assert over.decision.action == "challenge" and ("limit_daily", "challenge") in over.hits
 
-    def pay(eid: str, at: datetime, amount: float) -> str:
+
+def test_deposits_are_not_limited():
+    event = payment(txn_type="deposit", amount=10 * DEFAULT_LIMITS["usb_key"].per_txn)
+    verdict = decide(decider(), event)
+    assert verdict.decision.action == "allow" and verdict.hits == ()
+
+
+@pytest.mark.parametrize(
+    ("zone", "after_midnight"),
+    [("Asia/Shanghai", "allow"), ("UTC", "challenge")],
+)
+def test_the_daily_limit_starts_again_at_local_midnight(zone, after_midnight):
+    # 15:59:59Z is 23:59:59 in Shanghai and 16:00:00Z its next day; in UTC both are one day.
+    state = AccountState(FeatureConfig(timezone=zone))
+    make = decider()
+    half = DEFAULT_LIMITS["password"].daily / 2
+
+    def pay(eid: str, at: datetime, amount: float):
         event = payment(event_id=eid, ts=at, amount=amount, auth_method="password")
         f = state.on_payment(event, at.timestamp(), at.hour)
-        return make.decide(event, f, None, at.timestamp()).decision.action
+        return make.decide(event, f, None, at.timestamp())
 
-    assert pay("p1", evening, 5000.0) == "allow"
-    assert pay("p2", evening + timedelta(minutes=59), 5000.0) == "allow"  # 10,000: at the limit
-    assert pay("p3", evening + timedelta(minutes=59, seconds=30), 1.0) == "challenge"
-    assert pay("p4", evening + timedelta(minutes=61), 5000.0) == "allow"  # a new local day
+    assert pay("p1", datetime(2026, 11, 24, 15, 0, tzinfo=UTC), half).decision.action == "allow"
+    at_limit = pay("p2", datetime(2026, 11, 24, 15, 59, 59, tzinfo=UTC), half)
+    assert at_limit.features["daily_total"] == 2 * half
+    assert at_limit.decision.action == "allow"
+    after = pay("p3", datetime(2026, 11, 24, 16, 0, 0, tzinfo=UTC), half)
+    assert after.decision.action == after_midnight
+    if after_midnight == "allow":
+        assert after.features["daily_total"] == half and after.hits == ()
+    else:
+        assert ("limit_daily", "challenge") in after.hits
+
+
+# --- the lock -------------------------------------------------------------------------------
 
 
 def test_logins_after_five_failures_are_blocked_until_a_strong_login():
@@ -169,7 +344,7 @@ def test_logins_after_five_failures_are_blocked_until_a_strong_login():
             account_id="A1",
             channel="online",
             success=success,
-            auth_method=method,
+            auth_method=method,  # type: ignore[arg-type]
             device_id="D1",
         )
         f = state.on_login(event, at.timestamp(), at.hour)
