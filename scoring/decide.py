@@ -34,7 +34,10 @@ class ListSource(Protocol):
 
 def _watch_hit(entry: ListEntry) -> RuleHit:
     reason = list_reason(entry)
-    return RuleHit(f"watch_{entry.entity}", entry.action, "high", reason.code, reason.detail)
+    # The severity must not score the hit past what the entry asks for: a "high" challenge
+    # would score 0.65 and the policy would turn it into a review.
+    severity = "high" if entry.action == "review" else "medium"
+    return RuleHit(f"watch_{entry.entity}", entry.action, severity, reason.code, reason.detail)
 
 
 @dataclass(frozen=True, slots=True)

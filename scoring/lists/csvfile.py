@@ -86,11 +86,13 @@ def read_entries(
     missing = {"entity", "value"} - set(reader.fieldnames or ())
     if missing:
         return [], [RowError(1, f"header lacks {sorted(missing)}")]
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
         try:
             entries.append(_row_to_entry(row, actor, stamp))
         except (msgspec.ValidationError, ValueError, TypeError) as exc:
-            errors.append(RowError(line, str(exc)))
+            # The file's own line (where the row ends): blank lines and quoted line breaks
+            # make it differ from the row count.
+            errors.append(RowError(reader.line_num, str(exc)))
     return entries, errors
 
 

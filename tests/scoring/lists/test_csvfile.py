@@ -72,11 +72,6 @@ def test_a_bad_number_is_a_bad_row_not_a_failed_import():
     assert [(e.value, e.min_amount) for e in entries] == [("S2", 2500.5)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_entries numbers CSV records, not file lines: csv.DictReader skips blank "
-    "lines and a quoted field may span lines, so later bad rows get too small a line number",
-)
 @pytest.mark.parametrize(
     "before",
     [
