@@ -211,7 +211,7 @@ def import_(
     by = _actor(by)
     settings = _settings(config)
     control = ListsControl(settings.kafka.bootstrap_servers, settings.lists.topic)
-    text = file.read_text(encoding="utf-8")
+    text = file.read_text(encoding="utf-8-sig")
     loaded, errors = import_csv(_store(settings), control, text, actor=by, why=why)
     for err in errors:
         console.print(f"[red]{file}:{err.line}[/]: {err.error}")

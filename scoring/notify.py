@@ -102,6 +102,7 @@ def notifications_for(
             )
         elif (
             event.success
+            and action == "allow"  # a refused or unfinished login did not sign anyone in
             and features.get("is_new_device")
             # An account's first device is not news to the customer (nor is everyone's,
             # on the day riskflow starts without history).

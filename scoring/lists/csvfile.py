@@ -138,7 +138,7 @@ class FileLists:
             stamp = (st.st_mtime, st.st_size)
             if stamp == self._stamp:
                 return
-            entries, errors = read_entries(self.path.read_text(encoding="utf-8"))
+            entries, errors = read_entries(self.path.read_text(encoding="utf-8-sig"))
         except OSError as exc:
             log.warning("lists %s unreadable, keeping the previous copy: %s", self.path, exc)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from typing import Annotated, Final, Literal
 
@@ -15,6 +16,7 @@ __all__ = [
     "ListEntry",
     "ListKind",
     "entry_id",
+    "normal_ip",
 ]
 
 Entity = Literal["account", "payee", "device", "ip", "merchant", "terminal"]
@@ -25,6 +27,16 @@ LIST_KINDS: Final[tuple[str, ...]] = ("deny", "watch", "allow")
 
 Value = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 ZonedTime = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+def normal_ip(value: str) -> str:
+    """One spelling per address or range (`2001:DB8::1` and `2001:db8::1` are one address)."""
+    if "/" in value:
+        return ipaddress.ip_network(value, strict=False).compressed
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        return value  # not an address: listed as written, matched as written
 
 
 def entry_id(kind: str, entity: str, value: str) -> str:
@@ -65,10 +77,11 @@ class ListEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                 raise ValueError("allow entries must have an expiry")
             if not self.suppress:
                 raise ValueError("allow entries must name what they suppress")
-        if self.entity == "ip" and "/" in self.value:
-            import ipaddress
-
-            ipaddress.ip_network(self.value, strict=False)
+        if self.channels is not None and not self.channels:
+            # An empty list would read back from CSV as "every channel".
+            raise ValueError("channels, when given, must name at least one channel")
+        if self.entity == "ip":
+            return msgspec.structs.replace(self, value=normal_ip(self.value))
         return self
 
 

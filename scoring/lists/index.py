@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.messages import Login, Payment, Reason
-from scoring.lists.entries import ENTITIES, ListEntry
+from scoring.lists.entries import ENTITIES, ListEntry, normal_ip
 
 __all__ = ["ListIndex", "Screening", "list_reason"]
 
@@ -170,6 +170,8 @@ class ListIndex:
         exact = self._exact
         for entity, value in candidates:
             listed = False
+            if entity == "ip" and value is not None and ":" in value:
+                value = normal_ip(value)
             if value is not None and ((entity, value) in exact or (entity == "ip" and self._nets)):
                 for entry in self.lookup(entity, value, now):
                     if entry.kind == "deny":
@@ -186,5 +188,8 @@ class ListIndex:
             return _NOTHING
         suppressed = frozenset(rule for entry in allow for rule in entry.suppress)
         if "watch" in suppressed:
-            watch = []
+            # An allow entry silences watch hits on its own entity only (the event's device,
+            # say, however the watch entry matched it: exactly or by range).
+            quiet = {e.entity for e in allow if "watch" in e.suppress}
+            watch = [w for w in watch if w.entity not in quiet]
         return Screening(tuple(deny), tuple(watch), tuple(allow), suppressed)

@@ -201,3 +201,10 @@ def test_app_for_digital_channels_and_sms_for_the_rest(channel):
     (paid,) = notifications_for(transfer(channel=channel), {}, decision("review"), POLICY)
     (signed_in,) = notifications_for(login(channel=channel), SEEN_BEFORE, decision("allow"), POLICY)
     assert paid.channel == signed_in.channel == expected
+
+
+def test_a_refused_login_from_a_new_device_is_not_reported_as_a_sign_in():
+    seen = {"is_new_device": True, "known_devices": 3}
+    for action in ("block", "challenge", "review"):
+        notes = notifications_for(login(), seen, decision(action), NotificationPolicy())
+        assert "new_device_login" not in [n.type for n in notes]

@@ -299,3 +299,10 @@ def test_no_list_file_means_empty_lists(tmp_path):
     assert len(lists.current(0.0)) == 0 and lists.reloads == 0
     missing = FileLists(tmp_path / "absent.csv")
     assert len(missing.current(0.0)) == 0 and missing.reloads == 0
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("entity,value\npayee,M1\n".encode("utf-8-sig"))
+    lists = FileLists(path)
+    assert len(lists.current(0.0)) == 1

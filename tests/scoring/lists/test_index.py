@@ -429,3 +429,28 @@ def test_deny_and_watch_entries_need_no_expiry_but_ranges_must_parse():
     for bad in ("10.0.0.0/33", "10.0.0/8x", "2001:db8::/129"):
         with pytest.raises(ValueError):
             entry("deny", "ip", bad).validate()
+
+
+def test_an_allow_entry_silences_watch_hits_on_its_own_entity_only():
+    index = ListIndex(
+        [
+            entry("allow", "device", "D1", expires_at=T + timedelta(hours=1), suppress=["watch"]),
+            entry("watch", "device", "D1"),
+            entry("watch", "ip", "10.0.0.0/8"),
+        ]
+    )
+    result = screen(index, payment(device_id="D1", ip="10.1.2.3"))[0]
+    assert [e.entity for e in result.watch] == ["ip"]
+
+
+def test_ip_entries_and_events_match_whatever_the_spelling():
+    listed = entry("deny", "ip", "2001:DB8:0:0::1").validate()
+    assert listed.value == "2001:db8::1"
+    index = ListIndex([listed, entry("deny", "ip", "2001:DB8:1::/48").validate()])
+    assert screen(index, payment(ip="2001:0db8::0001"))[0].deny
+    assert screen(index, payment(ip="2001:db8:1:ffff::9"))[0].deny
+
+
+def test_a_watch_entry_with_no_channels_is_refused():
+    with pytest.raises(ValueError, match="channel"):
+        entry("watch", "merchant", "M1", channels=[]).validate()
