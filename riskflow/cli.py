@@ -52,8 +52,18 @@ def _free_port(preferred: int) -> int:
             return int(s.getsockname()[1])
 
 
+def _count_lines(*paths: Path | None) -> int:
+    total = 0
+    for path in paths:
+        if path is not None:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    total += chunk.count(b"\n")
+    return total
+
+
 def _run_with_summary(
-    flow, settings, title: str, live: bool, *, process_id=None, addresses=None
+    flow, settings, title: str, live: bool, *, process_id=None, addresses=None, total=None
 ) -> None:
     STATS.reset()
     started = time.monotonic()
@@ -61,11 +71,12 @@ def _run_with_summary(
 
     def refresh(display: Live) -> None:
         while not stop.wait(0.5):
-            display.update(summary_table(STATS, started, title=title))
+            display.update(summary_table(STATS, started, title=title, total=total))
 
     try:
         if live and console.is_terminal:
-            with Live(summary_table(STATS, started, title=title), console=console) as display:
+            first = summary_table(STATS, started, title=title, total=total)
+            with Live(first, console=console) as display:
                 t = threading.Thread(target=refresh, args=(display,), daemon=True)
                 t.start()
                 try:
@@ -177,7 +188,8 @@ def backtest(
         models=msgspec.structs.replace(base.models, enabled=models),
         metrics=MetricsSettings(enabled=False),
     )
-    _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True)
+    total = _count_lines(payments, logins, feedback)
+    _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True, total=total)
     if truth is not None:
         from backtest.report import build_report
 

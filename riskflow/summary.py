@@ -12,7 +12,10 @@ from connectors.metrics import RunStats
 __all__ = ["summary_table"]
 
 
-def summary_table(stats: RunStats, started: float, *, title: str = "riskflow") -> Group:
+def summary_table(
+    stats: RunStats, started: float, *, title: str = "riskflow", total: int | None = None
+) -> Group:
+    """`total`: messages the run will read (a replay), for a progress bar and an ETA."""
     elapsed = max(time.monotonic() - started, 1e-9)
     with stats.lock:
         events = sum(stats.events_in.values())
@@ -26,6 +29,14 @@ def summary_table(stats: RunStats, started: float, *, title: str = "riskflow") -
     head.add_row("dead letters", f"{sum(dead.values()):,}")
     head.add_row("elapsed", f"{elapsed:,.1f} s")
     head.add_row("throughput", f"{events / elapsed:,.0f} events/s")
+    if total:
+        rate = events / elapsed
+        eta = (total - events) / rate if rate > 0 else float("inf")
+        done = min(events / total, 1.0)
+        bar = "█" * round(done * 24) + "░" * (24 - round(done * 24))
+        head.add_row(
+            "progress", f"{bar} {100 * done:.1f}% of {total:,}, ETA {max(eta, 0.0):,.0f} s"
+        )
     head.add_row(
         "decision latency",
         f"p50 {stats.percentile(50):.2f} ms   p99 {stats.percentile(99):.2f} ms",
