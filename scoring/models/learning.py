@@ -149,7 +149,12 @@ class Learner:
                 # Its event may not be decided yet: wait, and keep every later label waiting too.
                 state.pending = queue[i:]
                 break
-            record = decode(blob)
+            try:
+                record = decode(blob)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                # A record from another version, or damaged in the store: never fatal.
+                dead.append(_dead(fb, "feedback_record_unreadable", str(exc)))
+                continue
             if record.ts > at:
                 dead.append(_dead(fb, "feedback_before_event", "label is older than its event"))
                 continue

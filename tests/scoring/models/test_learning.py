@@ -155,3 +155,10 @@ def test_promotion_makes_the_challenger_the_champion_and_the_learner_follows():
     assert holder.for_event(labels[-1].ts.timestamp()).version == version
     learner.on_batch(labels[120:])
     assert store.newest("champion")[0] == "champion-180.from-challenger-120"
+
+
+def test_an_unreadable_logged_record_is_dead_lettered_not_fatal():
+    _, log, learner = setup(challenger=None)
+    log.put_many([("E1", b"\x93not a record")])
+    learned, dead = learner.on_batch([label("E1", T0, True)])
+    assert learned == [] and [d.reason for d in dead] == ["feedback_record_unreadable"]
