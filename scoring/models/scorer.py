@@ -65,14 +65,19 @@ class ModelScorer:
     def score(self, event: Payment | Login, features: Features, rules: float) -> ModelScore:
         event_type = "payment" if isinstance(event, Payment) else "login"
         x = vector(event, features)
-        small = {k: x[k] for k in ANOMALY_INPUTS if k in x}
-        anomaly = float(self._detector.score_one(small))
-        self._seen += 1
-        if self._seen % self._learn_every == 0:
-            self._detector.learn_one(small)
+        anomaly = 0.0
+        if event_type == "payment":
+            # Payments only: what is anomalous about a login (failures, new device, travel)
+            # is already in its features, and the detector is the costliest step here.
+            small = {k: x[k] for k in ANOMALY_INPUTS if k in x}
+            anomaly = float(self._detector.score_one(small))
+            self._seen += 1
+            if self._seen % self._learn_every == 0:
+                self._detector.learn_one(small)
         ts = event.ts.timestamp()
         bundle = self.champion.for_event(ts)
-        keys = parties(event)
+        # Counterparties are only logged when their labels are counted (they are an input).
+        keys = parties(event) if self.counterparty_inputs else []
         if bundle is not None and self.counterparty_inputs:
             # Counterparty fraud rates as of the snapshot: logged with x, so learning sees them too.
             x.update(bundle.counterparties.features(keys, self.counterparty_inputs))

@@ -26,6 +26,8 @@ _NUMERIC: Final[tuple[tuple[str, bool], ...]] = tuple(
     for name, (kind, _) in FEATURES.items()
     if kind in (int, float, bool) and name not in _SKIP
 )
+_PLAIN: Final = tuple(name for name, squash in _NUMERIC if not squash)
+_SQUASHED: Final = tuple(name for name, squash in _NUMERIC if squash)
 
 ANOMALY_INPUTS: Final[tuple[str, ...]] = (
     "amount",
@@ -47,18 +49,22 @@ ANOMALY_INPUTS: Final[tuple[str, ...]] = (
 def vector(event: Payment | Login, features: Features) -> Vector:
     """Numbers only: booleans as 0/1, magnitudes on a signed log scale, categories one-hot."""
     x: Vector = {}
-    log1p, copysign = math.log1p, math.copysign
-    for name, squash in _NUMERIC:
-        value = features.get(name)
-        if value is None:
-            continue
-        v = float(value)
-        x[name] = copysign(log1p(abs(v)), v) if squash else v
+    log1p = math.log1p
+    get = features.get
+    for name in _PLAIN:
+        value = get(name)
+        if value is not None:
+            x[name] = float(value)
+    for name in _SQUASHED:
+        value = get(name)
+        if value is not None:
+            v = float(value)
+            x[name] = log1p(v) if v >= 0.0 else -log1p(-v)
     x[f"channel={features.get('channel', '')}"] = 1.0
     x[f"auth={features.get('auth_method', '')}"] = 1.0
     if isinstance(event, Payment):
         x[f"txn={event.txn_type}"] = 1.0
         for key, value in (event.attributes or {}).items():
             if math.isfinite(value):
-                x[f"attr.{key}"] = copysign(log1p(abs(value)), value)
+                x[f"attr.{key}"] = math.copysign(log1p(abs(value)), value)
     return x
