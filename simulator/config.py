@@ -14,13 +14,13 @@ BANK_ZONE = timezone(timedelta(hours=8))
 @dataclass(frozen=True)
 class SimConfig:
     seed: int = 7
-    customers: int = 5000
+    customers: int = 50_000
     branches: int = 40
     start: datetime = field(default_factory=lambda: datetime(2026, 3, 1, tzinfo=BANK_ZONE))
     days: float = 1.0
     max_events: int | None = None
     """Stop after this many records (payments, logins and feedback together)."""
-    events_per_customer_day: float = 6.0
+    events_per_customer_day: float = 1.0
     """Mean logins plus payments per customer per day."""
     fraud_rate: float = 0.003
     """Share of sessions that start a fraud scenario instead."""

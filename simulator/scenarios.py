@@ -126,7 +126,7 @@ def impossible_travel(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
     rng = em.rng
     name = "impossible_travel"
     em.login(c, t, success=True, device=c.devices[0], ip=c.home_ip, city=c.city)
-    c.last_login = t
+    bank.logged_in(c, t)
     away = far_city(c.city, rng.randrange(100))
     _, lat, lon = CITIES[c.city]
     _, far_lat, far_lon = CITIES[away]
@@ -161,7 +161,7 @@ def mule_payee(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
     name = "mule_payee"
     device = c.devices[0]
     em.login(c, t, success=True, device=device, ip=c.home_ip, city=c.city)
-    c.last_login = t
+    bank.logged_in(c, t)
     t += rng.uniform(60, 600)
     event_id = em.payment(
         c,

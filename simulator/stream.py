@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from simulator.bank import Bank
-from simulator.config import SimConfig
+from simulator.config import BANK_ZONE, SimConfig
 from simulator.emitter import Emitter, SimRecord
 from simulator.malformed import break_message
 from simulator.scenarios import SCENARIOS
-from simulator.sessions import normal_session
+from simulator.sessions import DAY, cycle_session, normal_session
 from simulator.timefmt import Stamper
 
 __all__ = ["Bank", "SimRecord", "generate", "generate_with_truth"]
@@ -27,18 +28,25 @@ def generate_with_truth(config: SimConfig) -> Iterator[tuple[SimRecord, dict[str
     bank = Bank(config)
     rng = random.Random(config.seed)
     em = Emitter(rng)
-    customers = bank.customers
     names = list(SCENARIOS)
     weights = [SCENARIOS[n][1] for n in names]
     start = config.start.timestamp()
     end = start + config.days * 86400.0
     sessions_per_s = (
-        len(customers) * config.events_per_customer_day / _EVENTS_PER_SESSION / _ACCEPTED / 86400
+        bank.size * config.events_per_customer_day / _EVENTS_PER_SESSION / _ACCEPTED / 86400
     )
     limit = config.max_events if config.max_events is not None else float("inf")
     emitted = 0
     clock = start + rng.expovariate(sessions_per_s)
+    next_day = _next_local_midnight(start)
     while True:
+        if clock >= next_day and next_day <= end:
+            # Scheduled before anything of that day is released, so order holds.
+            day = datetime.fromtimestamp(next_day, BANK_ZONE).day
+            if day <= 28:
+                for i in bank.on_cycle_day(day):
+                    cycle_session(em, bank, bank.customer(i), next_day)
+            next_day += DAY
         heap = em.heap
         while heap and (heap[0][0] <= clock or clock > end):
             t, pending = em.pop()
@@ -63,7 +71,7 @@ def generate_with_truth(config: SimConfig) -> Iterator[tuple[SimRecord, dict[str
             if not heap or emitted >= limit:
                 return
             continue
-        c = customers[rng.randrange(len(customers))]
+        c = bank.customer(rng.randrange(bank.size))
         # Thinning: sessions mostly fall in the customer's own active hours.
         if c.active_at(Stamper.local_hour(clock)) or rng.random() < 0.05:
             if rng.random() < config.fraud_rate:
@@ -72,6 +80,12 @@ def generate_with_truth(config: SimConfig) -> Iterator[tuple[SimRecord, dict[str
             else:
                 normal_session(em, bank, c, clock, config.label_legit_rate)
         clock += rng.expovariate(sessions_per_s)
+
+
+def _next_local_midnight(t: float) -> float:
+    local = datetime.fromtimestamp(t, BANK_ZONE)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    return midnight if midnight >= t else midnight + DAY
 
 
 def generate(config: SimConfig) -> Iterator[SimRecord]:

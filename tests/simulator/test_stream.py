@@ -17,7 +17,14 @@ from simulator.files import write_jsonl
 from simulator.stream import Bank, generate, generate_with_truth
 
 TYPES = {"payment": Payment, "login": Login, "feedback": Feedback}
-CONFIG = SimConfig(seed=3, customers=800, days=6.0, fraud_rate=0.02, malformed_rate=0.01)
+CONFIG = SimConfig(
+    seed=3,
+    customers=800,
+    days=6.0,
+    events_per_customer_day=6.0,
+    fraud_rate=0.02,
+    malformed_rate=0.01,
+)
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +166,8 @@ def test_mule_payees_are_on_the_deny_list(stream):
 
 def test_fraud_stays_rare_at_the_default_rate():
     payments = fraud = 0
-    for record, truth in generate_with_truth(SimConfig(seed=5, customers=2000, days=3.0)):
+    # The default bank, two days.
+    for record, truth in generate_with_truth(SimConfig(seed=5, days=2.0)):
         if record.kind == "payment":
             payments += 1
             fraud += bool(truth and truth["is_fraud"])
