@@ -32,7 +32,7 @@ __all__ = ["bench_models", "compare_recipes"]
 def _featured(events: int, seed: int = 3) -> list[tuple[Payment | Login, Features]]:
     states: dict[str, AccountState] = {}
     out: list[tuple[Payment | Login, Features]] = []
-    for rec in generate(SimConfig(seed=seed, customers=5000, max_events=events)):
+    for rec in generate(SimConfig(seed=seed, customers=5000, max_events=events, days=3650.0)):
         env = parse(Raw(rec.kind, rec.payload, rec.kind))
         if not isinstance(env, Envelope) or not isinstance(env.event, Payment | Login):
             continue
@@ -120,7 +120,7 @@ def compare_recipes(days: float = 12.0, customers: int = 5000) -> dict[str, Any]
     }
     seen: dict[str, list[tuple[float, bool]]] = {name: [] for name in recipes}
     spent = dict.fromkeys(recipes, 0.0)
-    config = SimConfig(seed=5, customers=customers, days=days)
+    config = SimConfig(seed=5, customers=customers, days=days, events_per_customer_day=6.0)
     for rec in generate(config):
         env = parse(Raw(rec.kind, rec.payload, rec.kind))
         if not isinstance(env, Envelope):

@@ -245,7 +245,7 @@ def simulate(
     rate: Annotated[float | None, typer.Option(help="Messages per second to Kafka.")] = None,
     events: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
     days: Annotated[float, typer.Option(help="Simulated days.")] = 1.0,
-    customers: Annotated[int, typer.Option(help="Customers in the bank.")] = 5000,
+    customers: Annotated[int, typer.Option(help="Customers in the bank.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed.")] = 7,
     malformed_rate: Annotated[float, typer.Option(help="Share of broken messages.")] = 0.0,
 ) -> None:
@@ -287,7 +287,12 @@ def _report(results: list[dict], json_out: Path | None) -> None:
         table = Table(title=str(result.get("benchmark")), show_header=False)
         for key, value in result.items():
             if key != "benchmark":
-                table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+                table.add_row(
+                    key,
+                    f"{value:,}"
+                    if isinstance(value, int) and not isinstance(value, bool)
+                    else str(value),
+                )
         Console().print(table)
     if json_out is not None:
         json_out.write_text(json.dumps(results, indent=2) + "\n")
@@ -303,6 +308,19 @@ def bench_embedded_cmd(
     from benchmarks.embedded import bench_embedded
 
     _report([bench_embedded(events, customers)], json_out)
+
+
+@bench_app.command("replay")
+def bench_replay_cmd(
+    customers: Annotated[int, typer.Option(help="Customers in the simulated bank.")] = 50_000,
+    days: Annotated[float, typer.Option(help="Simulated days.")] = 3.0,
+    models: Annotated[bool, typer.Option(help="Learn and score with models.")] = True,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Backtest replay speed: simulated files through the flow, one process."""
+    from benchmarks.replay import bench_replay
+
+    _report([bench_replay(customers, days, models=models)], json_out)
 
 
 @bench_app.command("kafka")

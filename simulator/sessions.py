@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import random
 
-from simulator.bank import AUTH_BY_STRENGTH, CHANNEL_TXNS, LOGIN_CHANNELS, Bank, Customer
+from simulator.bank import (
+    AUTH_BY_STRENGTH,
+    CHANNEL_TXNS,
+    LOGIN_CHANNELS,
+    TRAVELLING,
+    Bank,
+    Customer,
+)
 from simulator.emitter import Emitter
-from simulator.geography import CITIES
 
 __all__ = ["DAY", "HOUR", "cycle_session", "label_payment", "normal_session"]
 
@@ -39,15 +45,15 @@ def _review_label(em: Emitter, c: Customer, event_id: str, t: float, rate: float
 def normal_session(em: Emitter, bank: Bank, c: Customer, t: float, cfg_label_rate: float) -> None:
     rng = em.rng
     trip = bank.trip(c, t)
+    if trip == TRAVELLING:
+        return
     if trip is not None:
         channel = rng.choice(_TRAVEL_CHANNELS)
         city = trip
     else:
         channel = rng.choices(c.channels, c.channel_weights)[0]
         city = c.city
-        if rng.random() < 0.01 and t - c.last_login > 12 * HOUR:
-            city = rng.randrange(len(CITIES))  # a day out, after plenty of time to get there
-    surprising = trip is not None or city != c.city
+    surprising = trip is not None
     device = ip = None
     if channel in LOGIN_CHANNELS:
         device = c.devices[rng.randrange(len(c.devices))]
@@ -123,6 +129,8 @@ def cycle_session(em: Emitter, bank: Bank, c: Customer, day_start: float) -> Non
     device = c.devices[0]
     city, ip = c.city, c.home_ip
     away = bank.trip(c, t)
+    if away == TRAVELLING:
+        return  # paid when back; the month's cycle is not the point of the trip
     if away is not None:
         city, ip = away, f"100.72.{rng.randrange(256)}.{rng.randrange(256)}"
     em.login(c, t, success=True, channel=channel, device=device, ip=ip, city=city)

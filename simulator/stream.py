@@ -71,9 +71,11 @@ def generate_with_truth(config: SimConfig) -> Iterator[tuple[SimRecord, dict[str
             if not heap or emitted >= limit:
                 return
             continue
-        c = bank.customer(rng.randrange(bank.size))
+        i = rng.randrange(bank.size)
         # Thinning: sessions mostly fall in the customer's own active hours.
-        if c.active_at(Stamper.local_hour(clock)) or rng.random() < 0.05:
+        active_from, active_to = bank.active_hours(i)
+        if active_from <= Stamper.local_hour(clock) < active_to or rng.random() < 0.05:
+            c = bank.customer(i)
             if rng.random() < config.fraud_rate:
                 scenario = SCENARIOS[rng.choices(names, weights)[0]][0]
                 scenario(em, bank, c, clock)

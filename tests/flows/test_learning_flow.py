@@ -22,7 +22,9 @@ from simulator.files import write_jsonl
 def bank(tmp_path_factory) -> Path:
     """Six days of a small bank with enough fraud that labels warm the models on day one."""
     out = tmp_path_factory.mktemp("bank")
-    write_jsonl(SimConfig(seed=21, customers=600, days=6, fraud_rate=0.03), out)
+    write_jsonl(
+        SimConfig(seed=21, customers=600, days=6, events_per_customer_day=6.0, fraud_rate=0.03), out
+    )
     return out
 
 

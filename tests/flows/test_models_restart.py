@@ -55,7 +55,10 @@ def run(tmp: Path, files: dict[str, Path], name: str, redis_url: str, prefix: st
 
 def test_the_second_run_starts_where_the_first_left_off(tmp_path, redis_url):
     bank = tmp_path / "bank"
-    write_jsonl(SimConfig(seed=31, customers=1500, days=4, fraud_rate=0.03), bank)
+    write_jsonl(
+        SimConfig(seed=31, customers=1500, days=4, events_per_customer_day=6.0, fraud_rate=0.03),
+        bank,
+    )
     cut = datetime.fromisoformat("2026-03-03T00:00:00+08:00").timestamp()
     halves = {
         half: {
