@@ -22,7 +22,7 @@ class SimConfig:
     """Stop after this many records (payments, logins and feedback together)."""
     events_per_customer_day: float = 1.0
     """Mean logins plus payments per customer per day."""
-    fraud_rate: float = 0.003
+    fraud_rate: float = 0.0015
     """Share of sessions that start a fraud scenario instead."""
     malformed_rate: float = 0.0
     """Share of normal messages replaced by a broken one, to exercise dead letters."""

@@ -70,14 +70,19 @@ class Emitter:
         return round(lat + rng.uniform(-0.05, 0.05), 4), round(lon + rng.uniform(-0.05, 0.05), 4)
 
     @staticmethod
-    def truth(event_id: str, c: Customer, kind: str, scenario: str) -> dict[str, Any]:
-        return {
+    def truth(
+        event_id: str, c: Customer, kind: str, scenario: str, details: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        truth = {
             "event_id": event_id,
             "account_id": c.account_id,
             "kind": kind,
             "scenario": scenario,
             "is_fraud": True,
         }
+        if details:
+            truth["details"] = details
+        return truth
 
     def login(
         self,
@@ -91,6 +96,7 @@ class Emitter:
         city: int | None = None,
         auth: str = "password",
         scenario: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> str:
         event_id = self._next_id("L")
         body: dict[str, Any] = {
@@ -110,7 +116,7 @@ class Emitter:
             body["ip"] = ip
         if city is not None:
             body["lat"], body["lon"] = self.place(city)
-        truth = self.truth(event_id, c, "login", scenario) if scenario else None
+        truth = self.truth(event_id, c, "login", scenario, details) if scenario else None
         self._push(t, Pending("login", c.account_id, body, truth))
         return event_id
 
@@ -130,6 +136,7 @@ class Emitter:
         ip: str | None = None,
         city: int | None = None,
         scenario: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> str:
         event_id = self._next_id("P")
         body: dict[str, Any] = {
@@ -154,7 +161,7 @@ class Emitter:
                 body[name] = value
         if city is not None:
             body["lat"], body["lon"] = self.place(city)
-        truth = self.truth(event_id, c, "payment", scenario) if scenario else None
+        truth = self.truth(event_id, c, "payment", scenario, details) if scenario else None
         self._push(t, Pending("payment", c.account_id, body, truth))
         return event_id
 

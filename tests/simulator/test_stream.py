@@ -90,8 +90,8 @@ def by_scenario(stream) -> dict[str, dict[str, list[dict]]]:
     return out
 
 
-def test_takeover_logins_fail_then_succeed_on_a_new_device_then_transfers(stream):
-    cases = by_scenario(stream)["account_takeover"]
+def test_guessed_password_logins_fail_then_succeed_on_a_new_device_then_transfers(stream):
+    cases = by_scenario(stream)["password_guessing"]
     assert cases
     for events in cases.values():
         logins = [e for e in events if e["_kind"] == "login"]
@@ -162,17 +162,6 @@ def test_mule_payees_are_on_the_deny_list(stream):
     assert cases
     for events in cases.values():
         assert all(e["payee_account"] in listed for e in events)
-
-
-def test_fraud_stays_rare_at_the_default_rate():
-    payments = fraud = 0
-    # The default bank, two days.
-    for record, truth in generate_with_truth(SimConfig(seed=5, days=2.0)):
-        if record.kind == "payment":
-            payments += 1
-            fraud += bool(truth and truth["is_fraud"])
-    assert payments > 10_000
-    assert 0 < fraud / payments < 0.01
 
 
 def test_write_jsonl_counts_match_the_files(tmp_path):

@@ -1,0 +1,98 @@
+"""Stolen card details: tested with tiny payments, or skimmed at a terminal and cashed out."""
+
+from __future__ import annotations
+
+from simulator.bank import Bank, Customer
+from simulator.emitter import Emitter
+from simulator.scenarios._common import far_city
+from simulator.sessions import DAY, HOUR, label_payment
+
+__all__ = ["card_testing", "compromised_terminal"]
+
+
+def card_testing(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
+    """Stolen card details tried with many tiny payments, then one that counts."""
+    rng = em.rng
+    channel = rng.choice(("pos", "online"))
+
+    def charge(when: float, amount: float) -> None:
+        event_id = em.payment(
+            c,
+            when,
+            amount=amount,
+            channel=channel,
+            txn_type="card",
+            auth="none",
+            merchant=bank.merchants[rng.randrange(len(bank.merchants))],
+            scenario="card_testing",
+        )
+        delay = rng.uniform(7, 45) * DAY
+        label_payment(em, c, event_id, when, fraud=True, source="chargeback", delay=delay)
+
+    for _ in range(rng.randint(6, 20)):
+        charge(t, rng.uniform(0.5, 5.0))
+        t += rng.uniform(5, 25)
+    if rng.random() < 0.5:
+        charge(t + rng.uniform(30, 300), c.typical_amount * rng.uniform(5, 15))
+
+
+def _neighbour(em: Emitter, bank: Bank, city: int) -> Customer:
+    """A customer living in `city`: skimmers are local."""
+    while True:
+        other = bank.customer(em.rng.randrange(bank.size))
+        if other.city == city:
+            return other
+
+
+def compromised_terminal(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
+    """A skimmer on one terminal copies every card used there for a day or two.
+
+    The customers' own payments at the terminal are genuine; days later each
+    copied card is cashed out online or at ATMs in a far city. The fraud's
+    truth names the terminal and the genuine payment that exposed the card.
+    """
+    rng = em.rng
+    name = "compromised_terminal"
+    terminal = f"TX{int(t) % 1_000_000:06d}"
+    merchant = bank.merchants[rng.randrange(len(bank.merchants))]
+    victims = [c] + [_neighbour(em, bank, c.city) for _ in range(rng.randint(4, 14))]
+    seen: set[int] = set()
+    for victim in victims:
+        when = t + rng.uniform(0, 36) * HOUR
+        if victim.index in seen or bank.trip(victim, when) is not None:
+            continue  # away from home: they never pass the terminal
+        seen.add(victim.index)
+        exposed = em.payment(
+            victim,
+            when,
+            amount=victim.typical_amount * rng.lognormvariate(0.0, 0.5),
+            channel="pos",
+            txn_type="card",
+            auth="card_pin",
+            merchant=merchant,
+            terminal=terminal,
+            city=c.city,
+        )
+        details = {"terminal": terminal, "exposed_event_id": exposed}
+        cash_out = when + rng.uniform(1, 10) * DAY
+        atm = rng.random() < 0.4
+        city = far_city(c.city, rng.randrange(100))
+        for _ in range(rng.randint(1, 4)):
+            event_id = em.payment(
+                victim,
+                cash_out,
+                amount=victim.typical_amount * rng.uniform(2, 12),
+                channel="atm" if atm else "online",
+                txn_type="withdrawal" if atm else "card",
+                auth="card_pin" if atm else "none",
+                merchant=None if atm else bank.merchants[rng.randrange(len(bank.merchants))],
+                terminal=f"TY{city:02d}{rng.randrange(100):02d}" if atm else None,
+                city=city if atm else None,
+                scenario=name,
+                details=details,
+            )
+            delay = rng.uniform(7, 45) * DAY
+            label_payment(
+                em, victim, event_id, cash_out, fraud=True, source="chargeback", delay=delay
+            )
+            cash_out += rng.uniform(60, 900)

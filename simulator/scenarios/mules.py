@@ -1,0 +1,70 @@
+"""Mule networks: an account that receives from many scam victims and pays it on at once."""
+
+from __future__ import annotations
+
+from simulator.bank import Bank, Customer
+from simulator.emitter import Emitter
+from simulator.scenarios._common import other_customer, unlisted_mule
+from simulator.sessions import DAY, label_payment
+
+__all__ = ["mule_network"]
+
+
+def mule_network(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
+    """`c` is recruited as a mule: 3-10 victims pay it over 1-3 days, each sum forwarded fast.
+
+    The victims are scammed on their own phones at home, so their transfers
+    look like them; the mule pays 70-95% on to one or two outside accounts
+    10-90 minutes after each arrival, keeping the rest.
+    """
+    rng = em.rng
+    name = "mule_network"
+    span = rng.uniform(1, 3) * DAY
+    arrivals = sorted(t + rng.uniform(0, span) for _ in range(rng.randint(3, 10)))
+    for when in arrivals:
+        victim = other_customer(em, bank, c)
+        if bank.trip(victim, when) is not None:
+            continue
+        device = victim.devices[0]
+        em.login(victim, when, success=True, device=device, ip=victim.home_ip, city=victim.city)
+        when += rng.uniform(60, 600)
+        amount = round(victim.typical_amount * rng.uniform(2, 10), 2)
+        incoming = em.payment(
+            victim,
+            when,
+            amount=amount,
+            channel="mobile",
+            txn_type="transfer",
+            auth=victim.strong_auth,
+            payee=c.account_id,
+            device=device,
+            ip=victim.home_ip,
+            city=victim.city,
+            scenario=name,
+            details={"role": "victim", "mule": c.account_id},
+        )
+        delay = rng.uniform(1, 10) * DAY
+        label_payment(em, victim, incoming, when, fraud=True, source="police", delay=delay)
+        out = when + rng.uniform(10, 90) * 60
+        keep = amount * rng.uniform(0.70, 0.95)
+        parts = rng.randint(1, 2)
+        for _ in range(parts):
+            payee = (
+                unlisted_mule(em, bank) if rng.random() < 0.5 else f"B{rng.randrange(10**7):07d}"
+            )
+            payout = em.payment(
+                c,
+                out,
+                amount=keep / parts,
+                channel="mobile",
+                txn_type="transfer",
+                auth="sms_otp",
+                payee=payee,
+                device=c.devices[0],
+                ip=c.home_ip,
+                scenario=name,
+                details={"role": "mule", "mule": c.account_id, "incoming": incoming},
+            )
+            delay = rng.uniform(2, 14) * DAY
+            label_payment(em, c, payout, out, fraud=True, source="police", delay=delay)
+            out += rng.uniform(20, 300)

@@ -1,0 +1,178 @@
+"""Each fraud scenario's ground truth is consistent with the events it wrote."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from simulator.bank import Bank
+from simulator.config import SimConfig
+from simulator.scenarios import SCENARIOS
+from simulator.stream import generate_with_truth
+
+CONFIG = SimConfig(seed=4, customers=1500, days=25.0, events_per_customer_day=3.0, fraud_rate=0.03)
+DAY = 86400.0
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        """Every payment and login, decoded, with `_kind`, `_t` and `_truth` (None if honest)."""
+        self.labels: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for record, truth in generate_with_truth(CONFIG):
+            body = json.loads(record.payload)
+            if record.kind == "feedback":
+                self.labels[body["event_id"]].append(body | {"_t": record.ts})
+            else:
+                self.events.append(body | {"_kind": record.kind, "_t": record.ts, "_truth": truth})
+        self.by_id = {e["event_id"]: e for e in self.events}
+
+    def fraud(self, scenario: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["_truth"] and e["_truth"]["scenario"] == scenario]
+
+
+@pytest.fixture(scope="module")
+def stream() -> Stream:
+    return Stream()
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_every_scenario_happens_and_its_fraud_payments_are_labelled_fraud_later(stream, scenario):
+    events = stream.fraud(scenario)
+    payments = [e for e in events if e["_kind"] == "payment"]
+    assert payments, scenario
+    labelled = 0
+    for p in payments:
+        labels = stream.labels[p["event_id"]]
+        # A label due after the simulated days is simply not in the stream yet.
+        assert [lab["label"] for lab in labels] in ([], ["fraud"])
+        for label in labels:
+            assert label["_t"] > p["_t"]
+            labelled += 1
+    assert labelled > 0
+
+
+def test_fraud_stays_well_under_one_percent_of_payments_at_the_default_rate():
+    payments = fraud = 0
+    for record, truth in generate_with_truth(SimConfig(seed=5, days=2.0)):
+        if record.kind == "payment":
+            payments += 1
+            fraud += bool(truth and truth["is_fraud"])
+    assert payments > 50_000
+    assert 0 < fraud / payments < 0.007
+
+
+def test_credential_stuffing_comes_from_a_few_ips_across_many_accounts(stream):
+    campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in stream.fraud("credential_stuffing"):
+        campaigns[e["_truth"]["details"]["campaign"]].append(e)
+    assert campaigns
+    for events in campaigns.values():
+        logins = [e for e in events if e["_kind"] == "login"]
+        assert len({e["ip"] for e in logins}) <= 5
+        assert len({e["account_id"] for e in logins}) >= 25
+        assert sum(e["success"] for e in logins) < 0.2 * len(logins)
+        for p in (e for e in events if e["_kind"] == "payment"):
+            opened = [
+                e
+                for e in logins
+                if e["success"] and e["account_id"] == p["account_id"] and e["_t"] < p["_t"]
+            ]
+            assert opened, "money moves only from accounts the campaign got into"
+            assert p["ip"] == opened[-1]["ip"] and p["device_id"] == opened[-1]["device_id"]
+
+
+def test_guessed_passwords_fail_on_one_account_before_the_transfers(stream):
+    events = stream.fraud("password_guessing")
+    by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in events:
+        by_account[e["account_id"]].append(e)
+    for mine in by_account.values():
+        logins = [e for e in mine if e["_kind"] == "login"]
+        first_in = next(e for e in logins if e["success"])
+        failures = [e for e in logins if not e["success"] and e["_t"] < first_in["_t"]]
+        assert len(failures) >= 3
+        assert {e["ip"] for e in failures} == {first_in["ip"]}
+        assert all(e["_t"] > first_in["_t"] for e in mine if e["_kind"] == "payment")
+
+
+def test_sim_swap_logs_in_on_a_new_device_with_sms_and_stays_under_the_sms_limit(stream):
+    known: dict[str, set[str]] = defaultdict(set)
+    swaps = 0
+    for e in stream.events:
+        truth = e["_truth"]
+        if truth is None or truth["scenario"] != "sim_swap":
+            if e.get("device_id"):
+                known[e["account_id"]].add(e["device_id"])
+            continue
+        assert e["auth_method"] == "sms_otp"
+        assert e["device_id"] not in known[e["account_id"]]
+        if e["_kind"] == "login":
+            swaps += 1
+            assert e["success"]
+        else:
+            assert e["amount"] < 50_000 and e["txn_type"] == "transfer"
+    assert swaps
+    logins: dict[str, list[float]] = defaultdict(list)
+    for e in stream.fraud("sim_swap"):
+        if e["_kind"] == "login":
+            logins[e["account_id"]].append(e["_t"])
+        else:
+            assert any(0 < e["_t"] - t <= 30 * 60 for t in logins[e["account_id"]])
+
+
+def test_mules_receive_from_several_victims_before_paying_out_less(stream):
+    events = stream.fraud("mule_network")
+    incoming = {e["event_id"]: e for e in events if e["_truth"]["details"]["role"] == "victim"}
+    senders: dict[str, set[str]] = defaultdict(set)
+    for e in incoming.values():
+        mule = e["_truth"]["details"]["mule"]
+        assert e["payee_account"] == mule and e["account_id"] != mule
+        senders[mule].add(e["account_id"])
+    assert any(len(v) >= 3 for v in senders.values())
+    paid_out: dict[str, float] = defaultdict(float)
+    for e in events:
+        details = e["_truth"]["details"]
+        if details["role"] != "mule":
+            continue
+        source = incoming[details["incoming"]]
+        assert e["account_id"] == details["mule"] == source["payee_account"]
+        assert 10 * 60 <= e["_t"] - source["_t"] <= 3 * 3600
+        paid_out[source["event_id"]] += e["amount"]
+    assert paid_out
+    for event_id, total in paid_out.items():
+        assert total <= 0.95 * incoming[event_id]["amount"] + 0.02
+
+
+def test_skimmed_cards_were_used_at_the_terminal_before_the_cash_out(stream):
+    victims: dict[str, set[str]] = defaultdict(set)
+    for e in stream.fraud("compromised_terminal"):
+        details = e["_truth"]["details"]
+        exposed = stream.by_id[details["exposed_event_id"]]
+        assert exposed["_truth"] is None, "the payment at the terminal was genuine"
+        assert exposed["terminal_id"] == details["terminal"]
+        assert exposed["account_id"] == e["account_id"]
+        assert DAY <= e["_t"] - exposed["_t"] <= 11 * DAY
+        assert e["terminal_id"] if e["channel"] == "atm" else e["auth_method"] == "none"
+        victims[details["terminal"]].add(e["account_id"])
+    assert victims and max(len(v) for v in victims.values()) >= 5
+
+
+def test_first_party_fraud_looks_like_the_customer_and_is_disputed_weeks_later(stream):
+    bank = Bank(CONFIG)
+    events = stream.fraud("first_party")
+    assert events
+    disputed = 0
+    for e in events:
+        c = bank.customer(int(e["account_id"][1:]))
+        assert e["ip"] == c.home_ip
+        assert e["device_id"].startswith(f"dev-{c.index:07d}-") or e["device_id"].startswith(
+            f"{c.account_id}-new"
+        )
+        for label in stream.labels[e["event_id"]]:
+            assert label["source"] == "chargeback" and label["_t"] - e["_t"] >= 20 * DAY
+            disputed += 1
+    assert disputed > 0
