@@ -248,6 +248,9 @@ def simulate(
     customers: Annotated[int, typer.Option(help="Customers in the bank.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed.")] = 7,
     malformed_rate: Annotated[float, typer.Option(help="Share of broken messages.")] = 0.0,
+    fraud_rate: Annotated[
+        float, typer.Option(help="Share of sessions that turn into a fraud scenario.")
+    ] = SimConfig.fraud_rate,
 ) -> None:
     """Generate a realistic bank stream with injected fraud and its ground truth."""
     from simulator.files import write_jsonl
@@ -259,6 +262,7 @@ def simulate(
         days=days,
         max_events=events,
         malformed_rate=malformed_rate,
+        fraud_rate=fraud_rate,
     )
     if out is None and kafka is None:
         raise typer.BadParameter("give --out DIR and/or --kafka BOOTSTRAP")

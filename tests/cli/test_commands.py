@@ -65,11 +65,13 @@ def test_simulate_then_backtest_scores_every_payment_and_login(tmp_path):
         "--out",
         str(sim),
         "--customers",
-        "300",
+        "1000",
         "--days",
         "3",
         "--malformed-rate",
         "0.01",
+        "--fraud-rate",
+        "0.05",
     )
     truth = lines(sim / "truth.jsonl")
     broken = sum(1 for t in truth if t["kind"] == "malformed")
