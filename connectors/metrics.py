@@ -24,12 +24,17 @@ from scoring.models.prequential import Prequential
 
 __all__ = [
     "ALERTS",
+    "ALERT_BUDGET",
+    "ALERT_DISPOSITIONS",
     "DEADLETTERS",
     "DECISIONS",
     "DECISION_LATENCY",
     "DECISION_SCORE",
+    "DISPOSITION_SECONDS",
     "EVENTS_IN",
+    "EVENTS_SCORED",
     "LABEL_DELAY",
+    "LAST_DECISION",
     "LIST_CHANGES",
     "LIST_ENTRIES",
     "LIST_HITS",
@@ -37,6 +42,7 @@ __all__ = [
     "MODEL_AUC",
     "MODEL_INFO",
     "MODEL_LABELS",
+    "MODEL_PRECISION_AT_K",
     "NOTIFICATIONS",
     "REDIS_DROPPED",
     "REDIS_WRITES",
@@ -45,6 +51,7 @@ __all__ = [
     "RULESET_REJECTED",
     "RULESET_RELOADS",
     "RULE_HITS",
+    "RULE_LABELS",
     "STATS",
     "RunStats",
     "observe_deadletters",
@@ -118,6 +125,39 @@ REDIS_DROPPED = Counter(
 RULESET_INFO = Gauge("riskflow_ruleset_info", "The ruleset in use (value 1)", ["version"])
 RULESET_RELOADS = Counter("riskflow_ruleset_reloads_total", "Rulesets loaded while running")
 RULESET_REJECTED = Counter("riskflow_ruleset_rejected_total", "Ruleset files that failed to load")
+EVENTS_SCORED = Counter(
+    "riskflow_events_scored_total",
+    "Payments and logins decided, by channel",
+    ["event_type", "channel"],
+)
+LAST_DECISION = Gauge(
+    "riskflow_last_decision_timestamp_seconds", "Wall-clock time of this process's last decision"
+)
+ALERT_DISPOSITIONS = Counter(
+    "riskflow_alert_dispositions_total",
+    "Alerted events whose outcome came back as a label, by branch and outcome",
+    ["branch_id", "outcome"],
+)
+DISPOSITION_SECONDS = Histogram(
+    "riskflow_alert_disposition_seconds",
+    "From an alerted event to its label, by branch",
+    ["branch_id"],
+    buckets=(3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400),
+)
+RULE_LABELS = Counter(
+    "riskflow_rule_labels_total",
+    "Labels on events a rule fired on: fraud / (fraud + legit) is its precision",
+    ["rule_id", "label"],
+)
+ALERT_BUDGET = Gauge(
+    "riskflow_alert_budget_per_branch_day",
+    "Alerts a branch can work per day (policy.review_budget_per_branch_day; 0 = no budget)",
+)
+MODEL_PRECISION_AT_K = Gauge(
+    "riskflow_model_prequential_precision_at_k",
+    "Fraud share of the 50 best-scored of the last 2,000 labelled events",
+    ["role", "event_type"],
+)
 
 
 @dataclass
@@ -185,6 +225,7 @@ def observe_deadletters(letters: Iterable[DeadLetter]) -> None:
 
 
 _score_children: dict[tuple[str, str], Any] = {}
+_channel_children: dict[tuple[str, str], Counter] = {}
 
 
 def observe_verdicts(
@@ -193,7 +234,14 @@ def observe_verdicts(
     rule_ids: Iterable[tuple[str, str]],
     list_hits: Iterable[tuple[str, str, str]] = (),
     notifications: Iterable[str] = (),
+    channels: Iterable[tuple[str, str]] = (),
 ) -> None:
+    for key in channels:
+        child = _channel_children.get(key)
+        if child is None:
+            child = _channel_children[key] = EVENTS_SCORED.labels(*key)
+        child.inc()
+    LAST_DECISION.set_to_current_time()
     with STATS.lock:
         for d in decisions:
             key = (d.action, d.event_type)
@@ -250,3 +298,9 @@ def observe_learned(item: Learned) -> None:
         if window is not None:
             MODEL_AUC.labels(role, item.event_type).set(window[0])
             MODEL_AP.labels(role, item.event_type).set(window[1])
+            MODEL_PRECISION_AT_K.labels(role, item.event_type).set(window[2])
+    if item.action in ("review", "block") and item.branch_id:
+        ALERT_DISPOSITIONS.labels(item.branch_id, label).inc()
+        DISPOSITION_SECONDS.labels(item.branch_id).observe(max(0.0, item.delay_s))
+    for rule_id in item.rule_ids:
+        RULE_LABELS.labels(rule_id, label).inc()

@@ -25,6 +25,7 @@ from connectors import kafka as kafka_io
 from connectors.iterated import IteratedSource
 from connectors.jsonl import file_sinks, replay_source
 from connectors.metrics import (
+    ALERT_BUDGET,
     RULESET_INFO,
     RULESET_REJECTED,
     RULESET_RELOADS,
@@ -49,7 +50,7 @@ from flows.config import (
 from flows.models import Models, build_models
 from scoring.decide import Decider, ListSource, Verdict
 from scoring.lists.csvfile import FileLists
-from scoring.models.featurelog import FeatureLog
+from scoring.models.featurelog import FeatureLog, encode_with_outcome
 from scoring.models.learning import Learned
 from scoring.models.operator import learner_logic
 from scoring.rules.reload import RulesetHolder
@@ -172,10 +173,26 @@ def _decide_batch(decider: Decider, log: FeatureLog | None):
             (hit for v in verdicts for hit in v.hits),
             (hit for v in verdicts for hit in v.list_hits),
             (n.type for v in verdicts for n in v.notifications),
+            (
+                (v.decision.event_type, item.event.channel)
+                for item, v in zip(batch, verdicts, strict=True)
+            ),
         )
         track_ruleset()
         if log is not None:
-            log.put_many((v.decision.event_id, v.model.logged) for v in verdicts if v.model)
+            log.put_many(
+                (
+                    v.decision.event_id,
+                    encode_with_outcome(
+                        v.model.logged,
+                        v.decision.action,
+                        v.alert.branch_id if v.alert else "",
+                        [rule_id for rule_id, _ in v.hits],
+                    ),
+                )
+                for v in verdicts
+                if v.model
+            )
         return verdicts
 
     return decide
@@ -210,6 +227,7 @@ def _to_message(topic: str, key: Callable[[Any], str], record: Any) -> KafkaSink
 def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     """The whole risk dataflow for one config."""
     flow = Dataflow(flow_id)
+    ALERT_BUDGET.set(settings.policy.review_budget_per_branch_day or 0)
     raw = _input(flow, settings)
     parsed = op.flat_map_batch("parse", raw, _parse_batch)
     valid = op.branch("valid", parsed, _is_event)

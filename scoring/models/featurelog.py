@@ -10,7 +10,14 @@ import msgspec
 
 from scoring.models.vectors import Vector
 
-__all__ = ["FeatureLog", "LoggedEvent", "MemoryFeatureLog", "decode", "encode"]
+__all__ = [
+    "FeatureLog",
+    "LoggedEvent",
+    "MemoryFeatureLog",
+    "decode",
+    "encode",
+    "encode_with_outcome",
+]
 
 
 class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
@@ -23,9 +30,25 @@ class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
     """The rules-only score at decision time."""
     parties: list[str] = []
     """The event's counterparties (`payee:X`, ...): the label teaches about them too."""
+    action: str = ""
+    """What was decided: with `branch_id`, a label on an alerted event is its disposition."""
+    branch_id: str = ""
+    rule_ids: list[str] = []
+    """Rules that fired, so each label also measures their precision."""
 
 
 encode = msgspec.msgpack.Encoder().encode
+
+
+def encode_with_outcome(
+    record: LoggedEvent, action: str, branch_id: str, rule_ids: list[str]
+) -> bytes:
+    """The record as stored: the model inputs plus what was decided about the event."""
+    return encode(
+        msgspec.structs.replace(record, action=action, branch_id=branch_id, rule_ids=rule_ids)
+    )
+
+
 decode = msgspec.msgpack.Decoder(LoggedEvent).decode
 
 

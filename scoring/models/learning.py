@@ -51,6 +51,11 @@ class Learned:
     champion_score: float | None
     challenger: str | None = None
     challenger_score: float | None = None
+    action: str = ""
+    """What was decided about the labelled event ("" for records logged before it was kept)."""
+    branch_id: str = ""
+    """The branch alerted, if the event raised an alert."""
+    rule_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -192,6 +197,9 @@ class Learner:
             before,
             versions[1],
             challenger_before,
+            record.action,
+            record.branch_id,
+            tuple(record.rule_ids),
         )
 
     def publish(self, at: float) -> None:

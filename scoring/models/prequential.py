@@ -1,14 +1,15 @@
 """Prequential quality: every label is first predicted, then learned, and scored here.
 
 Rolling windows of the last `window` labelled predictions per (role, event
-type): ROC AUC and average precision, computed exactly on the window.
+type): ROC AUC, average precision and precision at the top `k`, computed
+exactly on the window.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["Prequential", "average_precision", "roc_auc"]
+__all__ = ["Prequential", "average_precision", "precision_at_k", "roc_auc"]
 
 
 def average_precision(scores: list[float], labels: list[bool]) -> float:
@@ -20,6 +21,12 @@ def average_precision(scores: list[float], labels: list[bool]) -> float:
             hits += 1
             total += hits / rank
     return total / hits if hits else float("nan")
+
+
+def precision_at_k(scores: list[float], labels: list[bool], k: int) -> float:
+    """Fraud share among the `k` highest scores (ties broken pessimistically)."""
+    ranked = sorted(zip(scores, labels, strict=True), key=lambda sl: (-sl[0], sl[1]))[:k]
+    return sum(y for _, y in ranked) / len(ranked) if ranked else float("nan")
 
 
 def roc_auc(scores: list[float], labels: list[bool]) -> float:
@@ -44,16 +51,17 @@ def roc_auc(scores: list[float], labels: list[bool]) -> float:
 class Prequential:
     """Rolling-window metrics, recomputed every `every` labels (a window sort is not free)."""
 
-    def __init__(self, window: int = 2000, every: int = 50) -> None:
+    def __init__(self, window: int = 2000, every: int = 50, k: int = 50) -> None:
         self.window = window
         self.every = every
+        self.k = k
         self._seen: dict[tuple[str, str], deque[tuple[float, bool]]] = {}
         self._count: dict[tuple[str, str], int] = {}
 
     def add(
         self, role: str, event_type: str, score: float, fraud: bool
-    ) -> tuple[float, float] | None:
-        """Record one prediction; every `every` labels, the window's (ROC AUC, AP)."""
+    ) -> tuple[float, float, float] | None:
+        """Record one prediction; every `every` labels, the window's (ROC AUC, AP, P@k)."""
         key = (role, event_type)
         seen = self._seen.setdefault(key, deque(maxlen=self.window))
         seen.append((score, fraud))
@@ -62,4 +70,8 @@ class Prequential:
             return None
         scores = [s for s, _ in seen]
         labels = [y for _, y in seen]
-        return roc_auc(scores, labels), average_precision(scores, labels)
+        return (
+            roc_auc(scores, labels),
+            average_precision(scores, labels),
+            precision_at_k(scores, labels, self.k),
+        )

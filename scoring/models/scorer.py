@@ -9,7 +9,7 @@ from typing import Final
 from contract.messages import Login, Payment
 from features.catalog import Features
 from scoring.models.counterparties import parties
-from scoring.models.featurelog import LoggedEvent, encode
+from scoring.models.featurelog import LoggedEvent
 from scoring.models.holder import ModelHolder
 from scoring.models.learners import anomaly_detector
 from scoring.models.vectors import ANOMALY_INPUTS, vector
@@ -27,8 +27,8 @@ class ModelScore:
     anomaly: float
     challenger: str | None
     challenger_probability: float | None
-    logged: bytes
-    """The feature-log record for this event."""
+    logged: LoggedEvent
+    """The feature-log record for this event (the flow adds the decision, then stores it)."""
 
 
 class ModelScorer:
@@ -95,5 +95,5 @@ class ModelScorer:
             anomaly,
             shadow.version if shadow and shadow_p is not None else None,
             shadow_p,
-            encode(record),
+            record,
         )

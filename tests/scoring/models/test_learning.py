@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from contract.messages import Feedback
-from scoring.models.featurelog import LoggedEvent, MemoryFeatureLog, encode
+from scoring.models.featurelog import LoggedEvent, MemoryFeatureLog, encode, encode_with_outcome
 from scoring.models.holder import ModelHolder
 from scoring.models.learning import Learned, Learner, LearnerConfig
 from scoring.models.store import MemoryModelStore, promote
@@ -162,3 +162,28 @@ def test_an_unreadable_logged_record_is_dead_lettered_not_fatal():
     log.put_many([("E1", b"\x93not a record")])
     learned, dead = learner.on_batch([label("E1", T0, True)])
     assert learned == [] and [d.reason for d in dead] == ["feedback_record_unreadable"]
+
+
+def test_a_label_carries_back_what_was_decided_about_its_event():
+    _store, log, learner = setup(every_labels=100, challenger=None)
+    at = T0.timestamp()
+    record = LoggedEvent("payment", at, "A1", {"amount": 9.0}, 0.0, 0.0)
+    log.put_many(
+        [
+            ("alerted", encode_with_outcome(record, "review", "BR007", ["new_payee_large"])),
+            ("old-format", encode(record)),
+        ]
+    )
+    learned, dead = learner.on_batch(
+        [label("alerted", T0 + timedelta(hours=3), True), label("old-format", T0, False)]
+    )
+    assert not dead
+    old, alerted = learned  # learned in label-time order
+    assert (alerted.action, alerted.branch_id, alerted.rule_ids) == (
+        "review",
+        "BR007",
+        ("new_payee_large",),
+    )
+    assert alerted.delay_s == 3 * 3600
+    # Records logged before the outcome was kept still load, with no outcome.
+    assert (old.action, old.branch_id, old.rule_ids) == ("", "", ())
