@@ -76,6 +76,9 @@ class ModelsSettings(_Strict, frozen=True):
     """... or this many seconds of label time, whichever comes first."""
     hold_s: float = 3600.0
     """How long a label waits for its event's logged features before it is dead-lettered."""
+    hold_wall_s: float = 600.0
+    """With Kafka input it also waits this many wall-clock seconds: after downtime the small
+    feedback topic is read ahead of the backlog of events its labels are about."""
     check_interval_s: float = 1.0
     """How often each worker looks for a newer snapshot."""
     challenger: bool = True

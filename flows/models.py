@@ -45,16 +45,18 @@ def build_models(settings: Settings) -> Models | None:
         log = RedisFeatureLog(client, prefix, ttl_s=int(conf.feature_log_ttl_days * 86400))
     else:
         store, log = MemoryModelStore(), MemoryFeatureLog(conf.feature_log_cap)
+    replay = isinstance(settings.input, FileInput | SimulatorInput)
     config = LearnerConfig(
         every_labels=conf.every_labels,
         every_s=conf.every_s,
         hold_s=conf.hold_s,
+        # A replay is in event-time order and must be deterministic: label time only.
+        hold_wall_s=None if replay else conf.hold_wall_s,
         challenger="challenger" if conf.challenger else None,
         legit_weight=1.0 / conf.legit_label_share,
         counterparty_cap=50_000 if conf.counterparty_features else 0,
     )
     # A replay runs months in minutes: look for a newer snapshot before every event.
-    replay = isinstance(settings.input, FileInput | SimulatorInput)
     holder = partial(ModelHolder, store, check_interval_s=0.0 if replay else conf.check_interval_s)
     scorer = ModelScorer(
         holder(config.champion),

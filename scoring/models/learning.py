@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import pickle
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -34,6 +36,9 @@ class LearnerConfig:
     every_s: float = 3600.0
     hold_s: float = 3600.0
     """How long (label time) a label waits for its event before it is dead-lettered."""
+    hold_wall_s: float | None = None
+    """Live input: a label also waits this long in wall-clock seconds, because labels read
+    ahead of a backlog of events (after downtime, say) would otherwise be given up on."""
     challenger_learning_rate: float = 0.005
     legit_weight: float = 50.0
     counterparty_cap: int = 0
@@ -82,11 +87,20 @@ def _dead(fb: Feedback, reason: str, error: str) -> DeadLetter:
 
 
 class Learner:
-    def __init__(self, store: ModelStore, features: FeatureLog, cfg: LearnerConfig) -> None:
+    def __init__(
+        self,
+        store: ModelStore,
+        features: FeatureLog,
+        cfg: LearnerConfig,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.features = features
         self.cfg = cfg
+        self.clock = clock
         self.state = _State(self._resume(cfg.champion), self._challenger())
+        self._waiting: dict[str, float] = {}
+        """Wall-clock time each label first waited for its event (live input only)."""
 
     def _challenger(self) -> ModelBundle | None:
         if self.cfg.challenger is None:
@@ -131,6 +145,18 @@ class Learner:
                     self.state.champion = snap.load()
                     self.state.published = snap.version
 
+    def _waited_out(self, fb: Feedback, label_time_waited: float) -> bool:
+        if label_time_waited < self.cfg.hold_s:
+            return False
+        if self.cfg.hold_wall_s is None:
+            return True
+        now = self.clock()
+        since = self._waiting.setdefault(fb.event_id, now)
+        if now - since < self.cfg.hold_wall_s:
+            return False
+        del self._waiting[fb.event_id]
+        return True
+
     def on_batch(self, labels: list[Feedback]) -> tuple[list[Learned], list[DeadLetter]]:
         """Learn labels strictly in label-time order; stop at the first whose event is missing.
 
@@ -148,12 +174,13 @@ class Learner:
         for i, (fb, blob) in enumerate(zip(queue, records, strict=True)):
             at = fb.ts.timestamp()
             if blob is None:
-                if newest_label - at >= self.cfg.hold_s:
+                if self._waited_out(fb, newest_label - at):
                     dead.append(_dead(fb, "feedback_unmatched", "no decision logged for event_id"))
                     continue
                 # Its event may not be decided yet: wait, and keep every later label waiting too.
                 state.pending = queue[i:]
                 break
+            self._waiting.pop(fb.event_id, None)
             try:
                 record = decode(blob)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:

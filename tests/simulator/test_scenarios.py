@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import defaultdict
 from typing import Any
 
@@ -10,11 +11,30 @@ import pytest
 
 from simulator.bank import Bank
 from simulator.config import SimConfig
+from simulator.emitter import Emitter
 from simulator.scenarios import SCENARIOS
 from simulator.stream import generate_with_truth
+from simulator.timefmt import Stamper
 
+# Long enough that skimmed cards (cashed out up to 11.5 days after the
+# skimmer goes in) are complete for the incidents of the first half.
 CONFIG = SimConfig(seed=4, customers=1500, days=25.0, events_per_customer_day=3.0, fraud_rate=0.03)
+HOUR = 3600.0
 DAY = 86400.0
+END = CONFIG.start.timestamp() + CONFIG.days * DAY
+LABELS = {
+    "password_guessing": ("customer_report", 48 * HOUR),
+    "credential_stuffing": ("customer_report", 48 * HOUR),
+    "sim_swap": ("customer_report", 48 * HOUR),
+    "card_testing": ("chargeback", 45 * DAY),
+    "compromised_terminal": ("chargeback", 45 * DAY),
+    "large_night_transfer": ("customer_report", 72 * HOUR),
+    "mule_payee": ("police", 7 * DAY),
+    "mule_network": ("police", 14 * DAY),
+    "first_party": ("chargeback", 60 * DAY),
+    "impossible_travel": ("customer_report", 72 * HOUR),
+}
+"""scenario -> the source of its fraud labels and their latest delay."""
 
 
 class Stream:
@@ -44,15 +64,52 @@ def test_every_scenario_happens_and_its_fraud_payments_are_labelled_fraud_later(
     events = stream.fraud(scenario)
     payments = [e for e in events if e["_kind"] == "payment"]
     assert payments, scenario
+    source, latest = LABELS[scenario]
     labelled = 0
     for p in payments:
         labels = stream.labels[p["event_id"]]
-        # A label due after the simulated days is simply not in the stream yet.
-        assert [lab["label"] for lab in labels] in ([], ["fraud"])
+        if p["_t"] + latest < END:
+            assert [lab["label"] for lab in labels] == ["fraud"]
+        else:
+            # Possibly due after the simulated days, so not in the stream.
+            assert [lab["label"] for lab in labels] in ([], ["fraud"])
         for label in labels:
-            assert label["_t"] > p["_t"]
+            assert label["source"] == source
+            assert 0 < label["_t"] - p["_t"] <= latest
             labelled += 1
     assert labelled > 0
+
+
+def _incident_accounts(events: list[tuple[float, Any]], scenario: str) -> set[str]:
+    """The accounts an incident touches that count towards its size."""
+    accounts = set()
+    for _, pending in events:
+        truth = pending.truth
+        if truth is None or truth["scenario"] != scenario:
+            continue
+        if scenario == "credential_stuffing" and pending.kind != "login":
+            continue
+        if scenario == "mule_network" and truth["details"]["role"] != "victim":
+            continue
+        accounts.add(pending.key)
+    return accounts
+
+
+def test_scenarios_start_no_earlier_than_called_and_keep_their_minimum_size():
+    # The stream releases everything up to the clock before the next session,
+    # so an event before the start would come out of order.
+    minimum = {"credential_stuffing": 30, "mule_network": 3, "compromised_terminal": 5}
+    bank = Bank(CONFIG)
+    em = Emitter(random.Random(1))
+    rng = random.Random(2)
+    for name, (scenario, _) in SCENARIOS.items():
+        for _ in range(60):
+            t = CONFIG.start.timestamp() + rng.uniform(0, CONFIG.days * DAY)
+            scenario(em, bank, bank.customer(rng.randrange(bank.size)), t)
+            events = [em.pop() for _ in range(len(em.heap))]
+            assert min(when for when, _ in events) >= t, name
+            if name in minimum:
+                assert len(_incident_accounts(events, name)) >= minimum[name], name
 
 
 def test_fraud_stays_well_under_one_percent_of_payments_at_the_default_rate():
@@ -73,7 +130,8 @@ def test_credential_stuffing_comes_from_a_few_ips_across_many_accounts(stream):
     for events in campaigns.values():
         logins = [e for e in events if e["_kind"] == "login"]
         assert len({e["ip"] for e in logins}) <= 5
-        assert len({e["account_id"] for e in logins}) >= 25
+        if logins[0]["_t"] < END - HOUR:  # a campaign is over within half an hour
+            assert len({e["account_id"] for e in logins}) >= 30
         assert sum(e["success"] for e in logins) < 0.2 * len(logins)
         for p in (e for e in events if e["_kind"] == "payment"):
             opened = [
@@ -128,11 +186,16 @@ def test_mules_receive_from_several_victims_before_paying_out_less(stream):
     events = stream.fraud("mule_network")
     incoming = {e["event_id"]: e for e in events if e["_truth"]["details"]["role"] == "victim"}
     senders: dict[str, set[str]] = defaultdict(set)
+    first: dict[str, float] = {}
     for e in incoming.values():
         mule = e["_truth"]["details"]["mule"]
         assert e["payee_account"] == mule and e["account_id"] != mule
         senders[mule].add(e["account_id"])
-    assert any(len(v) >= 3 for v in senders.values())
+        first.setdefault(mule, e["_t"])
+    # Victims pay within 3 days (and 10 minutes) of the first one.
+    complete = [m for m, t in first.items() if t + 3 * DAY + 600 < END]
+    assert complete
+    assert all(len(senders[m]) >= 3 for m in complete)
     paid_out: dict[str, float] = defaultdict(float)
     for e in events:
         details = e["_truth"]["details"]
@@ -149,16 +212,22 @@ def test_mules_receive_from_several_victims_before_paying_out_less(stream):
 
 def test_skimmed_cards_were_used_at_the_terminal_before_the_cash_out(stream):
     victims: dict[str, set[str]] = defaultdict(set)
+    first: dict[str, float] = {}
     for e in stream.fraud("compromised_terminal"):
         details = e["_truth"]["details"]
         exposed = stream.by_id[details["exposed_event_id"]]
         assert exposed["_truth"] is None, "the payment at the terminal was genuine"
         assert exposed["terminal_id"] == details["terminal"]
         assert exposed["account_id"] == e["account_id"]
+        assert exposed["channel"] == "pos" and exposed["auth_method"] == "card_pin"
         assert DAY <= e["_t"] - exposed["_t"] <= 11 * DAY
         assert e["terminal_id"] if e["channel"] == "atm" else e["auth_method"] == "none"
         victims[details["terminal"]].add(e["account_id"])
-    assert victims and max(len(v) for v in victims.values()) >= 5
+        first[details["terminal"]] = min(first.get(details["terminal"], END), exposed["_t"])
+    # Cards are used within 36 hours and cashed out within 10 days and an hour.
+    complete = [k for k, t in first.items() if t + 36 * HOUR + 10 * DAY + HOUR < END]
+    assert complete
+    assert all(len(victims[k]) >= 5 for k in complete)
 
 
 def test_first_party_fraud_looks_like_the_customer_and_is_disputed_weeks_later(stream):
@@ -169,6 +238,7 @@ def test_first_party_fraud_looks_like_the_customer_and_is_disputed_weeks_later(s
     for e in events:
         c = bank.customer(int(e["account_id"][1:]))
         assert e["ip"] == c.home_ip
+        assert c.active_at(Stamper.local_hour(e["_t"]))
         assert e["device_id"].startswith(f"dev-{c.index:07d}-") or e["device_id"].startswith(
             f"{c.account_id}-new"
         )

@@ -187,3 +187,28 @@ def test_a_label_carries_back_what_was_decided_about_its_event():
     assert alerted.delay_s == 3 * 3600
     # Records logged before the outcome was kept still load, with no outcome.
     assert (old.action, old.branch_id, old.rule_ids) == ("", "", ())
+
+
+def test_with_live_input_a_label_read_ahead_of_its_event_waits_in_wall_clock_too():
+    now = [0.0]
+    store, log = MemoryModelStore(), MemoryFeatureLog()
+    cfg = LearnerConfig(hold_s=3600.0, hold_wall_s=600.0, challenger=None, every_s=1e9)
+    learner = Learner(store, log, cfg, clock=lambda: now[0])
+    rng = random.Random(1)
+    # After downtime the whole feedback topic is read before the backlog of events:
+    # a day of labels, none of whose events is decided yet.
+    labels = [label(f"E{i}", T0 + timedelta(hours=i), i % 5 == 0) for i in range(24)]
+    assert learner.on_batch(labels) == ([], [])
+    now[0] = 599.0
+    assert learner.on_batch([]) == ([], [])  # label time says give up; wall clock says wait
+    for i in range(24):
+        log_event(log, f"E{i}", T0 + timedelta(hours=i, minutes=-5), i % 5 == 0, rng)
+    learned, dead = learner.on_batch([])
+    assert len(learned) == 24 and dead == []
+    # A label whose event never comes is given up on once both waits are over.
+    orphan = label("NEVER", T0 + timedelta(hours=30), True)
+    later = label("LATER", T0 + timedelta(hours=32), False)
+    assert learner.on_batch([orphan, later]) == ([], [])
+    now[0] = 1300.0
+    learned, dead = learner.on_batch([])
+    assert [d.reason for d in dead] == ["feedback_unmatched"] and learned == []
