@@ -52,7 +52,6 @@ def compromised_terminal(em: Emitter, bank: Bank, c: Customer, t: float) -> None
     truth names the terminal and the genuine payment that exposed the card.
     """
     rng = em.rng
-    name = "compromised_terminal"
     terminal = f"TX{int(t) % 1_000_000:06d}"
     merchant = bank.merchants[rng.randrange(len(bank.merchants))]
     victims = [c] + [_neighbour(em, bank, c.city) for _ in range(rng.randint(4, 14))]
@@ -62,37 +61,60 @@ def compromised_terminal(em: Emitter, bank: Bank, c: Customer, t: float) -> None
         if victim.index in seen or bank.trip(victim, when) is not None:
             continue  # away from home: they never pass the terminal
         seen.add(victim.index)
-        exposed = em.payment(
+        _skim(em, bank, victim, when, c.city, terminal, merchant)
+    # Busy enough to be worth a skimmer: at least five cards; the bound keeps
+    # a city with few customers from looping for ever.
+    for _ in range(50):
+        if len(seen) >= 5:
+            break
+        victim = _neighbour(em, bank, c.city)
+        when = t + rng.uniform(0, 36) * HOUR
+        if victim.index in seen or bank.trip(victim, when) is not None:
+            continue
+        seen.add(victim.index)
+        _skim(em, bank, victim, when, c.city, terminal, merchant)
+
+
+def _skim(
+    em: Emitter,
+    bank: Bank,
+    victim: Customer,
+    when: float,
+    home: int,
+    terminal: str,
+    merchant: str,
+) -> None:
+    """A genuine payment at the skimmed terminal, and the copied card cashed out days later."""
+    rng = em.rng
+    exposed = em.payment(
+        victim,
+        when,
+        amount=victim.typical_amount * rng.lognormvariate(0.0, 0.5),
+        channel="pos",
+        txn_type="card",
+        auth="card_pin",
+        merchant=merchant,
+        terminal=terminal,
+        city=home,
+    )
+    details = {"terminal": terminal, "exposed_event_id": exposed}
+    cash_out = when + rng.uniform(1, 10) * DAY
+    atm = rng.random() < 0.4
+    city = far_city(home, rng.randrange(100))
+    for _ in range(rng.randint(1, 4)):
+        event_id = em.payment(
             victim,
-            when,
-            amount=victim.typical_amount * rng.lognormvariate(0.0, 0.5),
-            channel="pos",
-            txn_type="card",
-            auth="card_pin",
-            merchant=merchant,
-            terminal=terminal,
-            city=c.city,
+            cash_out,
+            amount=victim.typical_amount * rng.uniform(2, 12),
+            channel="atm" if atm else "online",
+            txn_type="withdrawal" if atm else "card",
+            auth="card_pin" if atm else "none",
+            merchant=None if atm else bank.merchants[rng.randrange(len(bank.merchants))],
+            terminal=f"TY{city:02d}{rng.randrange(100):02d}" if atm else None,
+            city=city if atm else None,
+            scenario="compromised_terminal",
+            details=details,
         )
-        details = {"terminal": terminal, "exposed_event_id": exposed}
-        cash_out = when + rng.uniform(1, 10) * DAY
-        atm = rng.random() < 0.4
-        city = far_city(c.city, rng.randrange(100))
-        for _ in range(rng.randint(1, 4)):
-            event_id = em.payment(
-                victim,
-                cash_out,
-                amount=victim.typical_amount * rng.uniform(2, 12),
-                channel="atm" if atm else "online",
-                txn_type="withdrawal" if atm else "card",
-                auth="card_pin" if atm else "none",
-                merchant=None if atm else bank.merchants[rng.randrange(len(bank.merchants))],
-                terminal=f"TY{city:02d}{rng.randrange(100):02d}" if atm else None,
-                city=city if atm else None,
-                scenario=name,
-                details=details,
-            )
-            delay = rng.uniform(7, 45) * DAY
-            label_payment(
-                em, victim, event_id, cash_out, fraud=True, source="chargeback", delay=delay
-            )
-            cash_out += rng.uniform(60, 900)
+        delay = rng.uniform(7, 45) * DAY
+        label_payment(em, victim, event_id, cash_out, fraud=True, source="chargeback", delay=delay)
+        cash_out += rng.uniform(60, 900)

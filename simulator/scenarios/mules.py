@@ -18,53 +18,70 @@ def mule_network(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
     10-90 minutes after each arrival, keeping the rest.
     """
     rng = em.rng
-    name = "mule_network"
     span = rng.uniform(1, 3) * DAY
     arrivals = sorted(t + rng.uniform(0, span) for _ in range(rng.randint(3, 10)))
+    victims: set[int] = set()
     for when in arrivals:
         victim = other_customer(em, bank, c)
         if bank.trip(victim, when) is not None:
+            continue  # away, and not answering the scammer's calls
+        victims.add(victim.index)
+        _fleece(em, bank, c, victim, when)
+    # A network worth recruiting a mule for has at least three victims; the
+    # bound keeps a tiny bank from looping for ever.
+    for _ in range(50):
+        if len(victims) >= 3:
+            break
+        when = t + rng.uniform(0, span)
+        victim = other_customer(em, bank, c)
+        if victim.index in victims or bank.trip(victim, when) is not None:
             continue
-        device = victim.devices[0]
-        em.login(victim, when, success=True, device=device, ip=victim.home_ip, city=victim.city)
-        when += rng.uniform(60, 600)
-        amount = round(victim.typical_amount * rng.uniform(2, 10), 2)
-        incoming = em.payment(
-            victim,
-            when,
-            amount=amount,
+        victims.add(victim.index)
+        _fleece(em, bank, c, victim, when)
+
+
+def _fleece(em: Emitter, bank: Bank, mule: Customer, victim: Customer, when: float) -> None:
+    """One victim's transfer to the mule, and the mule passing most of it on."""
+    rng = em.rng
+    name = "mule_network"
+    device = victim.devices[0]
+    em.login(victim, when, success=True, device=device, ip=victim.home_ip, city=victim.city)
+    when += rng.uniform(60, 600)
+    amount = round(victim.typical_amount * rng.uniform(2, 10), 2)
+    incoming = em.payment(
+        victim,
+        when,
+        amount=amount,
+        channel="mobile",
+        txn_type="transfer",
+        auth=victim.strong_auth,
+        payee=mule.account_id,
+        device=device,
+        ip=victim.home_ip,
+        city=victim.city,
+        scenario=name,
+        details={"role": "victim", "mule": mule.account_id},
+    )
+    delay = rng.uniform(1, 10) * DAY
+    label_payment(em, victim, incoming, when, fraud=True, source="police", delay=delay)
+    out = when + rng.uniform(10, 90) * 60
+    keep = amount * rng.uniform(0.70, 0.95)
+    parts = rng.randint(1, 2)
+    for _ in range(parts):
+        payee = unlisted_mule(em, bank) if rng.random() < 0.5 else f"B{rng.randrange(10**7):07d}"
+        payout = em.payment(
+            mule,
+            out,
+            amount=keep / parts,
             channel="mobile",
             txn_type="transfer",
-            auth=victim.strong_auth,
-            payee=c.account_id,
-            device=device,
-            ip=victim.home_ip,
-            city=victim.city,
+            auth="sms_otp",
+            payee=payee,
+            device=mule.devices[0],
+            ip=mule.home_ip,
             scenario=name,
-            details={"role": "victim", "mule": c.account_id},
+            details={"role": "mule", "mule": mule.account_id, "incoming": incoming},
         )
-        delay = rng.uniform(1, 10) * DAY
-        label_payment(em, victim, incoming, when, fraud=True, source="police", delay=delay)
-        out = when + rng.uniform(10, 90) * 60
-        keep = amount * rng.uniform(0.70, 0.95)
-        parts = rng.randint(1, 2)
-        for _ in range(parts):
-            payee = (
-                unlisted_mule(em, bank) if rng.random() < 0.5 else f"B{rng.randrange(10**7):07d}"
-            )
-            payout = em.payment(
-                c,
-                out,
-                amount=keep / parts,
-                channel="mobile",
-                txn_type="transfer",
-                auth="sms_otp",
-                payee=payee,
-                device=c.devices[0],
-                ip=c.home_ip,
-                scenario=name,
-                details={"role": "mule", "mule": c.account_id, "incoming": incoming},
-            )
-            delay = rng.uniform(2, 14) * DAY
-            label_payment(em, c, payout, out, fraud=True, source="police", delay=delay)
-            out += rng.uniform(20, 300)
+        delay = rng.uniform(2, 14) * DAY
+        label_payment(em, mule, payout, out, fraud=True, source="police", delay=delay)
+        out += rng.uniform(20, 300)

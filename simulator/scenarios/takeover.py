@@ -83,12 +83,15 @@ def credential_stuffing(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
     pool = bank.attacker_ips[first : first + rng.randint(2, 5)]
     campaign = f"cs-{c.account_id}-{int(t)}"
     details = {"campaign": campaign}
-    victims = [c] + [bank.customer(rng.randrange(bank.size)) for _ in range(rng.randint(29, 119))]
-    seen: set[int] = set()
+    target = min(rng.randint(29, 119), bank.size - 1)
+    victims = [c]
+    seen = {c.index}
+    while len(victims) <= target:
+        j = rng.randrange(bank.size)
+        if j not in seen:  # a leaked list names each account once
+            seen.add(j)
+            victims.append(bank.customer(j))
     for victim in victims:
-        if victim.index in seen:
-            continue
-        seen.add(victim.index)
         ip = pool[rng.randrange(len(pool))]
         device = bank.attacker_devices[rng.randrange(len(bank.attacker_devices))]
         reused = rng.random() < 0.06
