@@ -214,6 +214,26 @@ def backtest(
         console.print(f"report: {out / 'report.html'}")
 
 
+@app.command("branch-desk")
+def branch_desk(
+    kafka: Annotated[str, typer.Option(help="Kafka bootstrap servers.")],
+    capacity: Annotated[int, typer.Option(help="Alerts each branch reviews per day.")] = 20,
+    days: Annotated[float, typer.Option(help="As given to `riskflow simulate`.")] = 1.0,
+    customers: Annotated[int, typer.Option(help="As given to `riskflow simulate`.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="As given to `riskflow simulate`.")] = 7,
+    fraud_rate: Annotated[
+        float, typer.Option(help="As given to `riskflow simulate`.")
+    ] = SimConfig.fraud_rate,
+) -> None:
+    """Branch staff for the simulated bank: review riskflow's alerts, report the outcomes."""
+    from simulator.kafka import run_desk
+
+    sim = SimConfig(seed=seed, customers=customers, days=days, fraud_rate=fraud_rate)
+    console.print(f"branch desk: {capacity} reviews per branch per day; Ctrl-C to stop")
+    counts = run_desk(sim, kafka, capacity_per_day=capacity)
+    console.print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+
+
 @app.command()
 def compare(
     runs: Annotated[list[str], typer.Argument(help="NAME=DIR of backtest outputs, two or more.")],
@@ -251,6 +271,10 @@ def simulate(
     fraud_rate: Annotated[
         float, typer.Option(help="Share of sessions that turn into a fraud scenario.")
     ] = SimConfig.fraud_rate,
+    branch_reviews: Annotated[
+        bool,
+        typer.Option(help="Label surprising payments as branch reviews (off with branch-desk)."),
+    ] = True,
 ) -> None:
     """Generate a realistic bank stream with injected fraud and its ground truth."""
     from simulator.files import write_jsonl
@@ -263,6 +287,7 @@ def simulate(
         max_events=events,
         malformed_rate=malformed_rate,
         fraud_rate=fraud_rate,
+        branch_reviews=branch_reviews,
     )
     if out is None and kafka is None:
         raise typer.BadParameter("give --out DIR and/or --kafka BOOTSTRAP")

@@ -28,5 +28,8 @@ class SimConfig:
     """Share of normal messages replaced by a broken one, to exercise dead letters."""
     label_legit_rate: float = 0.02
     """Share of legitimate payments that ever get a `legit` label."""
+    branch_reviews: bool = True
+    """Label surprising genuine payments as a branch review would. Off when a branch desk
+    (`riskflow branch-desk`) reviews riskflow's own alerts instead."""
     mules: int = 40
     """Mule accounts; half of them are on the deny list the bank already shares."""

@@ -35,14 +35,25 @@ def _auth(rng: random.Random, c: Customer, channel: str, amount: float) -> str:
     return rng.choice(AUTH_BY_STRENGTH[:2])
 
 
-def _review_label(em: Emitter, c: Customer, event_id: str, t: float, rate: float) -> None:
+def _review_label(
+    em: Emitter, c: Customer, event_id: str, t: float, rate: float, emit: bool
+) -> None:
     """A surprising but genuine payment is the kind a branch gets asked about within hours."""
     if em.rng.random() < rate:
         delay = em.rng.uniform(1, 8) * HOUR
-        label_payment(em, c, event_id, t, fraud=False, source="branch_review", delay=delay)
+        # Drawn either way, so payments and logins are the same with or without reviews.
+        if emit:
+            label_payment(em, c, event_id, t, fraud=False, source="branch_review", delay=delay)
 
 
-def normal_session(em: Emitter, bank: Bank, c: Customer, t: float, cfg_label_rate: float) -> None:
+def normal_session(
+    em: Emitter,
+    bank: Bank,
+    c: Customer,
+    t: float,
+    cfg_label_rate: float,
+    branch_reviews: bool = True,
+) -> None:
     rng = em.rng
     trip = bank.trip(c, t)
     if trip == TRAVELLING:
@@ -110,13 +121,17 @@ def normal_session(em: Emitter, bank: Bank, c: Customer, t: float, cfg_label_rat
             city=city if channel in LOGIN_CHANNELS or channel == "pos" else None,
         )
         if large or surprising:
-            _review_label(em, c, event_id, t, 0.3)
+            _review_label(em, c, event_id, t, 0.3, branch_reviews)
         elif rng.random() < cfg_label_rate:
             if rng.random() < 0.5:
                 label_payment(em, c, event_id, t, fraud=False, source="no_dispute", delay=30 * DAY)
             else:
                 delay = rng.uniform(2, 24) * HOUR
-                label_payment(em, c, event_id, t, fraud=False, source="branch_review", delay=delay)
+                if branch_reviews:
+                    source = "branch_review"
+                else:
+                    source, delay = "no_dispute", 30 * DAY
+                label_payment(em, c, event_id, t, fraud=False, source=source, delay=delay)
 
 
 def cycle_session(em: Emitter, bank: Bank, c: Customer, day_start: float) -> None:

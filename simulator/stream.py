@@ -80,7 +80,7 @@ def generate_with_truth(config: SimConfig) -> Iterator[tuple[SimRecord, dict[str
                 scenario = SCENARIOS[rng.choices(names, weights)[0]][0]
                 scenario(em, bank, c, clock)
             else:
-                normal_session(em, bank, c, clock, config.label_legit_rate)
+                normal_session(em, bank, c, clock, config.label_legit_rate, config.branch_reviews)
         clock += rng.expovariate(sessions_per_s)
 
 

@@ -128,7 +128,8 @@ def test_promtool_checks_the_stack_prometheus_config_with_its_rules(tmp_path):
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose (Debian)")
 def test_docker_compose_parses_the_whole_stack():
     out = _run("docker-compose", "-f", str(ROOT / "docker" / "compose.yml"), "config", "--services")
-    assert set(out.split()) >= {"kafka", "redis", "riskflow", "simulator", "prometheus", "grafana"}
+    services = {"kafka", "redis", "riskflow", "simulator", "branch-desk", "prometheus", "grafana"}
+    assert set(out.split()) >= services
     compose = (ROOT / "docker" / "compose.yml").read_text()
     for mounted in ("../dashboards/alerts", "../dashboards/grafana", "./grafana/provisioning"):
         assert mounted in compose
