@@ -83,6 +83,11 @@ class ModelsSettings(_Strict, frozen=True):
     """How often each worker looks for a newer snapshot."""
     challenger: bool = True
     """Train a challenger that scores in shadow; `riskflow models promote` swaps them."""
+    learning_rate: float = 0.01
+    """The champion's classifier step size (a fresh champion; a resumed one keeps its own)."""
+    challenger_learning_rate: float = 0.005
+    """The challenger's: the same recipe learning more slowly. A backtest with the two
+    swapped is the champion-against-challenger comparison (docs/simulator.md)."""
     holdout_share: float = 0.005
     """Share of model-only blocks sent to review instead, so their outcomes are observed."""
     legit_label_share: float = 0.02

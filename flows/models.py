@@ -54,6 +54,8 @@ def build_models(settings: Settings) -> Models | None:
         hold_wall_s=None if replay else conf.hold_wall_s,
         challenger="challenger" if conf.challenger else None,
         legit_weight=1.0 / conf.legit_label_share,
+        learning_rate=conf.learning_rate,
+        challenger_learning_rate=conf.challenger_learning_rate,
         counterparty_cap=50_000 if conf.counterparty_features else 0,
     )
     # A replay runs months in minutes: look for a newer snapshot before every event.

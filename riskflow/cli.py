@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
@@ -165,6 +166,9 @@ def backtest(
     models: Annotated[bool, typer.Option(help="Learn from the feedback and score with models.")] = (
         True
     ),
+    model_only: Annotated[
+        bool, typer.Option(help="Let the model alone score and act once warm (policy.combine).")
+    ] = False,
     config: Annotated[
         Path | None, typer.Option(help="Base config (features, policy, models, ...).")
     ] = None,
@@ -188,13 +192,18 @@ def backtest(
         models=msgspec.structs.replace(base.models, enabled=models),
         metrics=MetricsSettings(enabled=False),
     )
+    if model_only:
+        if not models:
+            raise typer.BadParameter("--model-only needs the models: drop --no-models")
+        settings = settings.replace(policy=dataclasses.replace(settings.policy, combine="model"))
     total = _count_lines(payments, logins, feedback)
     _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True, total=total)
     if truth is not None:
         from backtest.report import build_report
 
+        name = "model only" if model_only else "rules + models" if models else "rules only"
         report = build_report(
-            {"rules + models" if models else "rules only": out},
+            {name: out},
             truth,
             out,
             payments=payments,

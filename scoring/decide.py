@@ -139,9 +139,15 @@ class Decider:
         value, reasons = score(hits, features)
         model_version = self.model_version
         modelled = None
+        model_alone = False
         if self.models is not None:
             modelled = self.models.score(event, features, value)
-            if modelled.probability is not None:
+            if modelled.probability is not None and self.policy.combine == "model":
+                model_alone = True
+                value = modelled.probability
+                model_version = modelled.version or model_version
+                reasons = [_model_reason(modelled.probability, modelled.anomaly), *reasons]
+            elif modelled.probability is not None:
                 rules_action = self.policy.action(value, hits)
                 # Data + models + rules: the rules' evidence and the model's probability
                 # combine as independent evidence, so a fraud type the model has no labels
@@ -151,7 +157,7 @@ class Decider:
                 if ACTION_RANK[self.policy.by_score(value)] > ACTION_RANK[rules_action]:
                     reasons = [_model_reason(modelled.probability, modelled.anomaly), *reasons]
         listed = screening.deny
-        if listed:
+        if listed and not model_alone:
             # A deny hit cannot be overridden, and who listed it and why is what staff need first.
             reasons = [list_reason(e) for e in listed] + reasons
             value = max(value, 0.99)
@@ -161,8 +167,11 @@ class Decider:
             day = event.ts.toordinal()
             review_bar = self.budget.threshold(branch, day)
             self.budget.observe(branch, day, value)
-        action = self.policy.action(value, hits, review_bar)
-        if listed:
+        if model_alone:
+            action = self.policy.by_score(value, review_bar)
+        else:
+            action = self.policy.action(value, hits, review_bar)
+        if listed and not model_alone:
             action = "block"
         elif (
             action == "block"

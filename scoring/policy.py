@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Final, Literal, cast
 
 from contract.messages import Action
 from scoring.rules.ruleset import RuleHit
@@ -21,6 +21,10 @@ class Policy:
     challenge: float = 0.30
     review: float = 0.60
     block: float = 0.90
+    combine: Literal["both", "model"] = "both"
+    """both: rules and model as independent evidence, rule actions and deny lists as floors.
+    model: while a model is warm, its probability alone is the score and sets the action
+    (rules and lists still give reasons) — what the model would do alone, for backtests."""
     review_budget_per_branch_day: int | None = None
     """If set, each branch's review threshold is derived from this many alerts a day
     (see `scoring.budget`) instead of `review`. Each process budgets what it sees: with N

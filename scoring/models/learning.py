@@ -39,6 +39,8 @@ class LearnerConfig:
     hold_wall_s: float | None = None
     """Live input: a label also waits this long in wall-clock seconds, because labels read
     ahead of a backlog of events (after downtime, say) would otherwise be given up on."""
+    learning_rate: float = 0.01
+    """The champion's classifier step size when it starts from nothing."""
     challenger_learning_rate: float = 0.005
     legit_weight: float = 50.0
     counterparty_cap: int = 0
@@ -126,6 +128,7 @@ class Learner:
                     log.error("skipping snapshot: %s", exc)
         return ModelBundle(
             name=name,
+            learning_rate=self.cfg.learning_rate,
             legit_weight=self.cfg.legit_weight,
             counterparties=CounterpartyStats(self.cfg.counterparty_cap),
         )

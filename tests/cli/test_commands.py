@@ -117,3 +117,14 @@ def test_simulate_then_backtest_scores_every_payment_and_login(tmp_path):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == len(report["plots"]) == 5
     assert all((out / name).stat().st_size > 1000 for name in report["plots"].values())
+    # The same inputs scored by the model alone once it is warm.
+    alone = tmp_path / "model-only"
+    riskflow(
+        "backtest",
+        *("--payments", str(sim / "payments.jsonl"), "--logins", str(sim / "logins.jsonl")),
+        *("--feedback", str(sim / "feedback.jsonl"), "--lists", str(sim / "denylist.csv")),
+        *("--truth", str(sim / "truth.jsonl"), "--out", str(alone), "--model-only"),
+    )
+    solo = json.loads((alone / "report.json").read_text())["runs"]["model only"]
+    assert solo["summary"]["payments"] == run["summary"]["payments"]
+    # (What the model alone decides is tested in tests/scoring/test_decide.py.)

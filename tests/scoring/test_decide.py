@@ -378,3 +378,46 @@ def test_logins_after_five_failures_are_blocked_until_a_strong_login():
     assert [n.type for n in locked.notifications] == ["account_locked"]
     assert attempt(6, True, "usb_key").decision.action != "block"
     assert attempt(7, True).decision.action == "allow"
+
+
+class FixedModel:
+    """A warm model that gives every event the same probability."""
+
+    def __init__(self, probability: float | None) -> None:
+        self.probability = probability
+
+    def score(self, event, features, rules):
+        from scoring.models.featurelog import LoggedEvent
+        from scoring.models.scorer import ModelScore
+
+        record = LoggedEvent("payment", 0.0, event.account_id, {}, 0.0, rules)
+        return ModelScore("champion-7", self.probability, 0.0, None, None, record)
+
+    def holdout(self, event_id: str) -> bool:
+        return False
+
+
+def model_decider(probability: float | None, combine: str, lists=None) -> Decider:
+    return Decider(
+        RulesetHolder(DEFAULT_RULESET_PATH),
+        lists or ListIndex(),
+        Policy(combine=combine),  # type: ignore[arg-type]
+        models=FixedModel(probability),  # type: ignore[arg-type]
+        clock=Clock(T),
+    )
+
+
+def test_the_model_alone_sets_score_and_action_once_warm_for_model_only_backtests():
+    lists = ListIndex([entry("deny", "payee", "MULE")])
+    event = payment(payee_account="MULE")
+    both = decide(model_decider(0.05, "both", lists), event)
+    assert both.decision.action == "block" and both.decision.score >= 0.99
+    alone = decide(model_decider(0.05, "model", lists), event)
+    # The deny hit still shows in the reasons, but the model's 0.05 decides.
+    assert alone.decision.action == "allow" and alone.decision.score == 0.05
+    assert alone.decision.model_version == "champion-7"
+    risky = decide(model_decider(0.95, "model"), payment())
+    assert risky.decision.action == "block" and risky.decision.reasons[0].code == "MODEL_SCORE"
+    # While the model is cold there is nothing to score alone with: the rules decide.
+    cold = decide(model_decider(None, "model", lists), event)
+    assert cold.decision.action == "block"

@@ -212,3 +212,10 @@ def test_with_live_input_a_label_read_ahead_of_its_event_waits_in_wall_clock_too
     now[0] = 1300.0
     learned, dead = learner.on_batch([])
     assert [d.reason for d in dead] == ["feedback_unmatched"] and learned == []
+
+
+def test_the_champion_and_challenger_recipes_come_from_the_config():
+    _, _, learner = setup(learning_rate=0.02, challenger_learning_rate=0.001)
+    assert learner.state.champion.learning_rate == 0.02
+    assert learner.state.challenger is not None
+    assert learner.state.challenger.learning_rate == 0.001
