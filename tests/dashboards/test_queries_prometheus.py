@@ -1,9 +1,11 @@
 """Every dashboard query and alert rule, evaluated by a real Prometheus scraping a real run.
 
 The simulated bank is produced to real Kafka, the flow runs as `riskflow run`
-with real Redis, a real `prometheus` scrapes it every second with the shipped
-alert rules loaded, and then each panel's PromQL is evaluated: it must parse,
-and it must return data unless this file explains why it stays empty.
+with real Redis, the branch desk reviews its alerts and reports outcomes back
+(as in the compose stack), a real `prometheus` scrapes the flow every second
+with the shipped alert rules loaded, and then each panel's PromQL is
+evaluated: it must parse, and it must return data unless this file explains
+why it stays empty.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -27,7 +30,7 @@ import yaml
 from dashboards.build import DASHBOARDS
 from simulator.config import SimConfig
 from simulator.files import write_denylist
-from simulator.kafka import produce
+from simulator.kafka import produce, run_desk
 from simulator.stream import Bank
 from tests.flows.test_kafka_flow import free_port
 from tests.infra.kafka import new_topic
@@ -46,6 +49,7 @@ SIM = SimConfig(
     events_per_customer_day=6.0,
     fraud_rate=0.03,
     malformed_rate=0.005,
+    branch_reviews=False,  # the branch desk reviews the flow's own alerts instead
 )
 # What Grafana would put in for its own variables.
 GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "15m", "$branch": ".*"}
@@ -53,6 +57,8 @@ DRAINING_BACKLOG = {"RiskflowLatencySLOFastBurn", "RiskflowLatencySLOSlowBurn"}
 """The run drains a backlog produced up front in large batches, not live traffic: decisions
 may well miss the 50 ms objective, so these may be pending; they are still evaluated."""
 EXPECTED_EMPTY: dict[str, str] = {}
+DESK: dict[str, int] = {}
+"""What the branch desk did during the run."""
 """Panel title -> why it has no data after this run (none today: every panel shows data)."""
 
 
@@ -149,21 +155,41 @@ def prometheus(
         stdout=prom_log,
         stderr=prom_log,
     )
+    desk = DESK
+    branch_staff = threading.Thread(
+        target=lambda: desk.update(
+            run_desk(
+                SIM,
+                kafka_bootstrap,
+                capacity_per_day=20,
+                topics={"decisions": topics["decisions"], "feedback": topics["feedback"]},
+                idle_exit_s=6.0,
+            )
+        ),
+        daemon=True,
+    )
+    branch_staff.start()
     base = f"http://127.0.0.1:{prom_port}"
-    try:
-        # Everything read, then a few more scrapes so rates see the whole run.
-        deadline = time.monotonic() + 240
+
+    def read_all(expected: int, within: float) -> None:
+        deadline = time.monotonic() + within
         while True:
             assert flow.poll() is None, (tmp / "flow.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "the flow did not read everything in time"
             try:
-                text = _metrics_text(metrics_port)
-                if _sample_sum(text, "riskflow_events_in_total") >= sent:
-                    break
+                if _sample_sum(_metrics_text(metrics_port), "riskflow_events_in_total") >= expected:
+                    return
             except OSError:
                 pass
             time.sleep(1)
-        time.sleep(8)
+
+    try:
+        read_all(sent, 240)
+        # The desk stops once decisions stop; then the flow reads its reviews too.
+        branch_staff.join(timeout=120)
+        assert desk["labels"] > 0, desk
+        read_all(sent + desk["labels"], 60)
+        time.sleep(8)  # a few more scrapes, so rates see the whole run
         yield base
     finally:
         for proc in (prom, flow):
@@ -217,3 +243,12 @@ def test_every_alert_rule_loads_healthy_and_none_fires_on_a_healthy_run(promethe
         assert answer["status"] == "success", (rule["name"], answer.get("error"))
         if rule["type"] == "alerting" and rule["name"] not in DRAINING_BACKLOG:
             assert rule["state"] == "inactive", (rule["name"], rule["alerts"])
+
+
+def test_the_branch_desks_reviews_come_back_as_dispositions(prometheus):
+    answer = query(prometheus, "sum(riskflow_alert_dispositions_total)")
+    (result,) = answer["data"]["result"]
+    # Every review the desk reported is about an alerted event, so it is a disposition
+    # (customer reports and police on alerted events add to them).
+    assert float(result["value"][1]) >= DESK["labels"] > 0
+    assert DESK["reviewed"] == DESK["labels"] and DESK["alerts"] >= DESK["reviewed"]
