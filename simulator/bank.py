@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from array import array
 from dataclasses import dataclass
+from functools import lru_cache
 
 from simulator.config import SimConfig
 from simulator.geography import CITIES
@@ -105,12 +106,20 @@ class Bank:
         self.merchants = [f"MER{i:05d}" for i in range(2000)]
         self.billers = [f"BILL{i:03d}" for i in range(60)]
         n = config.customers
+        # Rebuilding a profile costs ~20 µs; a bounded cache of recent customers saves most of
+        # it in small banks (the demo's 5,000 fit) without ever holding a large bank.
+        self.customer = lru_cache(maxsize=config.customer_cache)(self._build)
+        self._trip_plan = lru_cache(maxsize=config.customer_cache)(self._plan)
         self._last_login = array("d", [-1e18]) * n
         self._new_devices = bytearray(n)
         self._new_payees = bytearray(n)
 
-    def customer(self, i: int) -> Customer:
-        """Customer `i` as of now: the profile from the seed plus what changed since."""
+    def _build(self, i: int) -> Customer:
+        """Customer `i` as of now: the profile from the seed plus what changed since.
+
+        Changes go through `Bank` methods, which update both the arrays and the object,
+        so a cached customer and a rebuilt one are always equal.
+        """
         seed = self.config.seed
         rng = random.Random(seed * 4_294_967_296 + i)
         branch = self.branches[rng.randrange(len(self.branches))]
@@ -192,19 +201,25 @@ class Bank:
         None means at home and TRAVELLING (-1) means on the way there or back,
         when nothing happens, so an honest traveller never outruns an airliner.
         """
-        block = int(t // (30 * DAY))
-        rng = random.Random((self.config.seed * 4_294_967_296 + c.index) * 64 + block % 64)
+        plan = self._trip_plan(c.index, int(t // (30 * DAY)))
+        if plan is None:
+            return None
+        leave, back, city = plan
+        if not leave <= t < back + 8 * 3600.0:
+            return None
+        if t < leave + 8 * 3600.0 or t >= back - 4 * 3600.0:
+            return TRAVELLING
+        return city if city < c.city else city + 1
+
+    def _plan(self, index: int, block: int) -> tuple[float, float, int] | None:
+        """The trip customer `index` takes in 30-day block `block`, if any."""
+        rng = random.Random((self.config.seed * 4_294_967_296 + index) * 64 + block % 64)
         if rng.random() >= 0.15:
             return None
         # Local midnight of a day in this block, then 2-6 nights away.
         leave = block * 30 * DAY + rng.randrange(26) * DAY + 16 * 3600.0
         back = leave + rng.randint(2, 6) * DAY
-        if not leave <= t < back + 8 * 3600.0:
-            return None
-        if t < leave + 8 * 3600.0 or t >= back - 4 * 3600.0:
-            return TRAVELLING
-        city = rng.randrange(len(CITIES) - 1)
-        return city if city < c.city else city + 1
+        return leave, back, rng.randrange(len(CITIES) - 1)
 
     def denylist_rows(self) -> list[dict[str, str]]:
         """The risk list the bank already shares with the police and partner banks."""

@@ -142,3 +142,14 @@ def test_travellers_pay_in_the_city_they_visit(honest):
             away += 1
             assert body.get("ip", "100.72.").startswith("100.72.")
     assert away > 100
+
+
+def test_the_customer_cache_changes_nothing_but_speed():
+    config = SimConfig(seed=6, customers=300, days=20.0, events_per_customer_day=4.0)
+    uncached = SimConfig(
+        seed=6, customers=300, days=20.0, events_per_customer_day=4.0, customer_cache=0
+    )
+    a = [(r.topic, r.payload) for r, _ in generate_with_truth(config)]
+    assert a == [(r.topic, r.payload) for r, _ in generate_with_truth(uncached)]
+    # New phones and payees happened, so the cache had state to keep right.
+    assert any(b'-new1"' in payload for _, payload in a)
