@@ -33,7 +33,7 @@ from simulator.files import write_denylist
 from simulator.kafka import produce, run_desk
 from simulator.stream import Bank
 from tests.flows.test_kafka_flow import free_port
-from tests.infra.kafka import new_topic
+from tests.infra.kafka import flow_topics
 
 pytestmark = [
     pytest.mark.integration,
@@ -86,11 +86,7 @@ def prometheus(
 ) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("prom")
     prefix = f"pq-{uuid.uuid4().hex[:8]}"
-    topics = {
-        name: new_topic(kafka_bootstrap, f"{prefix}.{name}", partitions=2)
-        for name in ("payments", "logins", "feedback", "decisions", "alerts", "deadletter")
-    }
-    topics["notifications"] = f"{prefix}.notifications"
+    topics = flow_topics(kafka_bootstrap, prefix, partitions=2)
     sent = produce(
         SIM,
         kafka_bootstrap,

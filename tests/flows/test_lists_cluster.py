@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.flows.test_kafka_flow import free_port
-from tests.infra.kafka import consume_all, new_topic, produce
+from tests.infra.kafka import consume_all, flow_topics, produce
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +32,7 @@ ACCOUNTS = [f"C{i:03d}" for i in range(42)]  # enough that both processes own so
 @pytest.fixture
 def cluster(tmp_path: Path, kafka_bootstrap: str, redis_url: str) -> Iterator[dict]:
     prefix = f"lc-{uuid.uuid4().hex[:8]}"
-    topics = {
-        name: new_topic(kafka_bootstrap, f"{prefix}.{name}", partitions=4)
-        for name in ("payments", "logins", "feedback", "decisions", "alerts", "deadletter")
-    }
-    topics["notifications"] = f"{prefix}.notifications"
+    topics = flow_topics(kafka_bootstrap, prefix, partitions=4)
     metrics_port = free_port()
     config = tmp_path / "riskflow.yaml"
     config.write_text(

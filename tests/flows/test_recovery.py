@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.flows.streams import payment
-from tests.infra.kafka import consume_all, new_topic, produce
+from tests.infra.kafka import consume_all, flow_topics, produce
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +38,7 @@ def test_sigkill_and_restart_loses_nothing_and_replays_identically(
     tmp_path, kafka_bootstrap, redis_url, redis_client
 ):
     prefix = f"rec-{uuid.uuid4().hex[:8]}"
-    topics = {
-        name: new_topic(kafka_bootstrap, f"{prefix}.{name}", partitions=2)
-        for name in ("payments", "logins", "feedback", "decisions", "alerts", "deadletter")
-    }
+    topics = flow_topics(kafka_bootstrap, prefix, partitions=2)
     config = tmp_path / "riskflow.yaml"
     config.write_text(
         yaml.safe_dump(

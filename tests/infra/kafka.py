@@ -75,6 +75,14 @@ def new_topic(bootstrap: str, name: str, partitions: int = 3) -> str:
     raise TimeoutError(f"topic {name} has no leaders after 30 s")
 
 
+def flow_topics(bootstrap: str, prefix: str, partitions: int) -> dict[str, str]:
+    """A flow's own topics, `{prefix}.payments` and so on, created; notifications the flow makes."""
+    names = ("payments", "logins", "feedback", "decisions", "alerts", "deadletter")
+    topics = {name: new_topic(bootstrap, f"{prefix}.{name}", partitions) for name in names}
+    topics["notifications"] = f"{prefix}.notifications"
+    return topics
+
+
 def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
     for key, value in messages:
