@@ -1,0 +1,1 @@
+"""Detection-quality benchmarks on public fraud data sets, scored against published results."""
