@@ -13,6 +13,14 @@ from typing import Annotated, Literal
 import msgspec
 
 __all__ = [
+    "DEAD_LETTER_PAYLOAD_BYTES",
+    "MAX_ATTRIBUTES",
+    "MAX_ATTRIBUTE_NAME_CHARS",
+    "MAX_CURRENCY_CHARS",
+    "MAX_ERROR_CHARS",
+    "MAX_ID_CHARS",
+    "MAX_IP_CHARS",
+    "MAX_TEXT_CHARS",
     "Action",
     "Alert",
     "AuthMethod",
@@ -36,7 +44,27 @@ Label = Literal["fraud", "legit"]
 FeedbackSource = Literal["branch_review", "chargeback", "customer_report", "police", "no_dispute"]
 Action = Literal["allow", "challenge", "review", "block"]
 
-NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# Length caps on every inbound string: each is kept in per-account state, in the feature
+# log and in Redis, so an unbounded one would let a single message grow all three.
+MAX_ID_CHARS = 256
+"""Ids: event, account, payee, merchant, terminal, device, branch and customer ids."""
+MAX_IP_CHARS = 64
+"""An IPv6 address with a zone index fits in 64."""
+MAX_TEXT_CHARS = 512
+"""Free text: `user_agent`, `failure_reason`."""
+MAX_CURRENCY_CHARS = 8
+"""ISO 4217 codes are 3 letters; a little room for internal codes."""
+MAX_ATTRIBUTES = 64
+"""Most entries in a payment's `attributes`."""
+MAX_ATTRIBUTE_NAME_CHARS = 64
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS)]
+Id = Annotated[str, msgspec.Meta(max_length=MAX_ID_CHARS)]
+Ip = Annotated[str, msgspec.Meta(max_length=MAX_IP_CHARS)]
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
+Currency = Annotated[str, msgspec.Meta(max_length=MAX_CURRENCY_CHARS)]
+AttributeName = Annotated[str, msgspec.Meta(max_length=MAX_ATTRIBUTE_NAME_CHARS)]
+Attributes = Annotated[dict[AttributeName, float], msgspec.Meta(max_length=MAX_ATTRIBUTES)]
 # RFC 3339 with a zone: a naive time would make windows depend on the host's zone.
 ZonedTime = Annotated[datetime, msgspec.Meta(tz=True)]
 PositiveAmount = Annotated[float, msgspec.Meta(gt=0)]
@@ -53,18 +81,18 @@ class Payment(msgspec.Struct, frozen=True, kw_only=True):
     amount: PositiveAmount
     channel: Channel
     txn_type: TxnType
-    currency: str = "CNY"
-    payee_account: str | None = None
-    merchant_id: str | None = None
-    terminal_id: str | None = None
-    device_id: str | None = None
-    ip: str | None = None
+    currency: Currency = "CNY"
+    payee_account: Id | None = None
+    merchant_id: Id | None = None
+    terminal_id: Id | None = None
+    device_id: Id | None = None
+    ip: Ip | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
     auth_method: AuthMethod = "none"
-    branch_id: str | None = None
-    customer_id: str | None = None
-    attributes: dict[str, float] | None = None
+    branch_id: Id | None = None
+    customer_id: Id | None = None
+    attributes: Attributes | None = None
 
 
 class Login(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,14 +103,14 @@ class Login(msgspec.Struct, frozen=True, kw_only=True):
     account_id: NonEmpty
     channel: Channel
     success: bool
-    failure_reason: str | None = None
-    device_id: str | None = None
-    ip: str | None = None
+    failure_reason: Text | None = None
+    device_id: Id | None = None
+    ip: Ip | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
-    user_agent: str | None = None
+    user_agent: Text | None = None
     auth_method: AuthMethod = "none"
-    branch_id: str | None = None
+    branch_id: Id | None = None
 
 
 class Feedback(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,6 +181,13 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True):
     created_at: str
 
 
+DEAD_LETTER_PAYLOAD_BYTES = 4096
+"""A dead letter carries at most this many bytes of its message, so it always fits a Kafka
+message (the producer's 1 MB `message.max.bytes`) whatever the message was."""
+MAX_ERROR_CHARS = 512
+"""Validator messages can quote the offending value; they are cut to this length."""
+
+
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     """An inbound message that could not be used, with why. Topic `risk.deadletter`."""
 
@@ -162,5 +197,12 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     source_partition: int | None
     source_offset: int | None
     payload: str
+    """The first `DEAD_LETTER_PAYLOAD_BYTES` bytes of the message (all of it if shorter)."""
     payload_encoding: Literal["utf-8", "base64"]
     ts: str
+    payload_size: int = 0
+    """The whole message's size in bytes."""
+    payload_sha256: str = ""
+    """Hex sha256 of the whole message: finds the original in the source's own logs."""
+    payload_truncated: bool = False
+    """True when `payload` is only a prefix of the message."""
