@@ -16,6 +16,7 @@ import msgspec
 from bytewax.connectors.files import FileSink
 
 from connectors.iterated import IteratedSource, RawIterator
+from contract.parse import EARLIEST, LATEST, MAX_DEPTH, MAX_MESSAGE_BYTES, nesting_depth
 
 __all__ = ["OUTPUT_FILES", "file_sinks", "merged_lines", "replay_source"]
 
@@ -38,6 +39,26 @@ class _Stamp(msgspec.Struct):
 _stamp = msgspec.json.Decoder(_Stamp)
 
 
+def _event_time(line: bytes) -> float | None:
+    """The line's usable event time, or None; never raises, whatever the line holds."""
+    # Lines parse would reject unread are not decoded here either (msgspec recurses once
+    # per level of nesting, even through fields it skips).
+    if len(line) > MAX_MESSAGE_BYTES:
+        return None
+    brackets = line.count(b"{") + line.count(b"[")
+    if brackets > MAX_DEPTH and nesting_depth(line) > MAX_DEPTH:
+        return None
+    try:
+        stamp = _stamp.decode(line).ts
+        if stamp is None or stamp.tzinfo is None:
+            return None
+        t = stamp.timestamp()
+    except Exception:  # any line: this pass only orders, parse says what is wrong
+        return None
+    # Out of range it would only carry its neighbours off to a far end of the replay.
+    return t if EARLIEST <= t < LATEST else None
+
+
 def _keyed_lines(kind: str, path: Path) -> list[tuple[float, int, int, bytes]]:
     keyed: list[tuple[float, int, int, bytes]] = []
     last = float("-inf")
@@ -45,15 +66,11 @@ def _keyed_lines(kind: str, path: Path) -> list[tuple[float, int, int, bytes]]:
     with open(path, "rb") as fh:
         for i, line in enumerate(fh):
             line = line.rstrip(b"\r\n")
-            if not line.strip():
-                continue
-            try:
-                stamp = _stamp.decode(line).ts
-                if stamp is not None and stamp.tzinfo is not None:
-                    last = stamp.timestamp()
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                # Unreadable lines keep their place so they are dead-lettered in context.
-                pass
+            # Unreadable, untimed and blank lines keep their place so they are
+            # dead-lettered in context (a blank line as `empty`: nothing vanishes).
+            t = _event_time(line) if line.strip() else None
+            if t is not None:
+                last = t
             keyed.append((last, order, i, line))
     keyed.sort()
     return keyed

@@ -21,6 +21,7 @@ import yaml
 from connectors.kafka import KafkaSettings
 from connectors.redis_store import RedisSettings
 from contract import topics
+from contract.parse import MAX_DEPTH, ParseLimits
 from features.account import FeatureConfig
 from scoring.limits import LimitsTable
 from scoring.notify import NotificationPolicy
@@ -35,6 +36,7 @@ __all__ = [
     "ListsSettings",
     "MetricsSettings",
     "ModelsSettings",
+    "ParseSettings",
     "RecoverySettings",
     "RedisSettings",
     "RulesSettings",
@@ -101,6 +103,26 @@ class ModelsSettings(_Strict, frozen=True):
     """memory backend: most decisions whose features are kept."""
 
 
+class ParseSettings(_Strict, frozen=True):
+    """What inbound messages must meet beyond their structs (docs/contract.md#limits)."""
+
+    past_days: float = 730.0
+    """Live input: oldest event time accepted, in days before the clock."""
+    future_days: float = 1.0
+    """Live input: latest event time accepted, in days after the clock (clock skew)."""
+    max_depth: int = MAX_DEPTH
+    """Deepest nesting of objects and arrays in a message."""
+
+    def limits(self, *, live: bool) -> ParseLimits:
+        """Live input is judged against the clock; a replay only against the fixed range."""
+        return ParseLimits(
+            live=live,
+            past_s=self.past_days * 86400.0,
+            future_s=self.future_days * 86400.0,
+            max_depth=self.max_depth,
+        )
+
+
 class MetricsSettings(_Strict, frozen=True):
     enabled: bool = True
     port: int = 9100
@@ -158,6 +180,7 @@ class Settings(_Strict, frozen=True):
     limits: LimitsTable = LimitsTable()
     notifications: NotificationPolicy = NotificationPolicy()
     models: ModelsSettings = ModelsSettings()
+    parse: ParseSettings = ParseSettings()
     metrics: MetricsSettings = MetricsSettings()
     recovery: RecoverySettings = RecoverySettings()
 

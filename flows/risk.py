@@ -37,8 +37,8 @@ from connectors.metrics import (
 from connectors.redis_store import RedisSink
 from connectors.simulated import simulator_source
 from contract.messages import DeadLetter, Feedback
-from contract.parse import Envelope, Raw, parse
-from features.operator import Featured, account_logic
+from contract.parse import Envelope, ParseLimits, Raw, parse
+from features.operator import Featured, account_logic, internal_dead_letter
 from flows.config import (
     FileInput,
     FileOutput,
@@ -128,15 +128,41 @@ def _input(flow: Dataflow, settings: Settings) -> Stream[Raw]:
     return op.input("replay_in", flow, iterated)
 
 
-def _parse_batch(batch: list[Raw]) -> list[Envelope | DeadLetter]:
-    out = [parse(raw) for raw in batch]
+def _parse_batch(limits: ParseLimits, batch: list[Raw]) -> list[Envelope | DeadLetter]:
+    out = [parse(raw, limits) for raw in batch]
     topics: dict[str, int] = {}
     for raw in batch:
         topics[raw.topic] = topics.get(raw.topic, 0) + 1
     for topic, n in topics.items():
         observe_events_in(topic, n)
-    observe_deadletters(x for x in out if isinstance(x, DeadLetter))
     return out
+
+
+def _count_dead_letter(_step: str, letter: DeadLetter) -> None:
+    # Counted where they all meet, so the metrics and the summary match what is published.
+    observe_deadletters((letter,))
+
+
+def _is_featured(item: Featured | DeadLetter) -> TypeGuard[Featured]:
+    return isinstance(item, Featured)
+
+
+def _is_verdict(item: Verdict | DeadLetter) -> TypeGuard[Verdict]:
+    return isinstance(item, Verdict)
+
+
+def _as_dead(item: object) -> DeadLetter:
+    assert isinstance(item, DeadLetter)
+    return item
+
+
+def _decide_one(decider: Decider, item: Featured) -> Verdict | DeadLetter:
+    try:
+        return decider.decide(item.event, item.features, item.home_branch, item.received_at)
+    except Exception as exc:  # one event must not stop the flow
+        return internal_dead_letter(
+            item.event, exc, "decide", item.topic, item.partition, item.offset
+        )
 
 
 def _event_order(item: Featured) -> tuple[float, str]:
@@ -158,25 +184,21 @@ def _decide_batch(decider: Decider, log: FeatureLog | None):
         RULESET_REJECTED.inc(holder.rejected - seen_counts[1])
         seen_counts[:] = [holder.reloads, holder.rejected]
 
-    def decide(batch: list[Featured]) -> list[Verdict]:
+    def decide(batch: list[Featured]) -> list[Verdict | DeadLetter]:
         # The per-account step hands events over grouped by account; back in event-time order,
         # the anomaly detector (which learns as it scores) sees the same sequence however the
         # input was cut into batches, so a replay is reproducible.
         batch = sorted(batch, key=_event_order)
-        verdicts = [
-            decider.decide(item.event, item.features, item.home_branch, item.received_at)
-            for item in batch
-        ]
+        results = [_decide_one(decider, item) for item in batch]
+        decided = [(item, v) for item, v in zip(batch, results, strict=True) if _is_verdict(v)]
+        verdicts = [v for _, v in decided]
         observe_verdicts(
             (v.decision for v in verdicts),
             (v.alert for v in verdicts if v.alert is not None),
             (hit for v in verdicts for hit in v.hits),
             (hit for v in verdicts for hit in v.list_hits),
             (n.type for v in verdicts for n in v.notifications),
-            (
-                (v.decision.event_type, item.event.channel)
-                for item, v in zip(batch, verdicts, strict=True)
-            ),
+            ((v.decision.event_type, item.event.channel) for item, v in decided),
         )
         track_ruleset()
         if log is not None:
@@ -193,7 +215,7 @@ def _decide_batch(decider: Decider, log: FeatureLog | None):
                 for v in verdicts
                 if v.model
             )
-        return verdicts
+        return results
 
     return decide
 
@@ -229,17 +251,30 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     flow = Dataflow(flow_id)
     ALERT_BUDGET.set(settings.policy.review_budget_per_branch_day or 0)
     raw = _input(flow, settings)
-    parsed = op.flat_map_batch("parse", raw, _parse_batch)
+    limits = settings.parse.limits(live=isinstance(settings.input, KafkaInput))
+    parsed = op.flat_map_batch("parse", raw, partial(_parse_batch, limits))
     valid = op.branch("valid", parsed, _is_event)
     keyed = op.key_on("by_account", valid.trues, lambda env: env.event.account_id)
     featured = op.stateful_batch("features", keyed, account_logic(settings.features))
+    # The account step and decide each dead-letter an event they fail on and go on.
+    absorbed = op.branch("absorbed", op.key_rm("unkey", featured), _is_featured)
     models = build_models(settings)
-    verdicts = op.flat_map_batch(
-        "decide",
-        op.key_rm("unkey", featured),
-        _decide_batch(build_decider(settings, models), models.log if models else None),
+    decided = op.branch(
+        "decided",
+        op.flat_map_batch(
+            "decide",
+            absorbed.trues,
+            _decide_batch(build_decider(settings, models), models.log if models else None),
+        ),
+        _is_verdict,
     )
-    dead = op.map("dead_letters", valid.falses, _as_dead_letter)
+    verdicts = decided.trues
+    dead = op.merge(
+        "step_dead_letters",
+        op.map("dead_letters", valid.falses, _as_dead_letter),
+        op.map("features_dead_letters", absorbed.falses, _as_dead),
+        op.map("decide_dead_letters", decided.falses, _as_dead),
+    )
     if models is not None:
         labels = op.filter_map("labels", valid.trues, _label)
         learned = op.stateful_batch(
@@ -251,6 +286,7 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
         op.inspect("learning_metrics", outcomes, _observe_learning)
         late = op.filter_map("late_labels", outcomes, _as_late_label)
         dead = op.merge("all_dead_letters", dead, late)
+    op.inspect("count_dead_letters", dead, _count_dead_letter)
     # Each output stream with the record key that keeps one subject's messages in order.
     outputs: dict[str, tuple[Stream, Callable[[Any], str]]] = {
         "decisions": (
