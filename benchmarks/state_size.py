@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
@@ -12,7 +13,48 @@ from features.account import AccountState
 from simulator.config import SimConfig
 from simulator.stream import generate
 
-__all__ = ["bench_state_size"]
+__all__ = ["bench_state_size", "steady_account"]
+
+_START = datetime(2026, 1, 1, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def steady_account(per_day: int, days: int = 60) -> AccountState:
+    """An account with one login a day and `per_day` payments spread over the day.
+
+    The long windows are the state that grows with activity, so these two (1 and 20
+    payments a day, six payees, one device) are the sizes the 2 KB budget is set by.
+    """
+    state = AccountState()
+    gap = timedelta(minutes=14 * 60 // max(per_day, 1))
+    for d in range(days):
+        day = _START + timedelta(days=d)
+        login = Login(
+            event_id=f"l{d}",
+            ts=day,
+            account_id="A",
+            channel="mobile",
+            success=True,
+            device_id="phone-1",
+            ip="10.0.0.1",
+            auth_method="password",
+        )
+        state.on_login(login, login.ts.timestamp(), login.ts.hour)
+        for i in range(per_day):
+            ts = day + timedelta(minutes=5) + i * gap
+            payment = Payment(
+                event_id=f"p{d}-{i}",
+                ts=ts,
+                account_id="A",
+                amount=20.0 + (i * 7 + d) % 90,
+                channel="mobile",
+                txn_type="card" if i % 2 else "transfer",
+                payee_account=f"P{i % 6}",
+                device_id="phone-1",
+                ip="10.0.0.1",
+                branch_id="B01",
+            )
+            state.on_payment(payment, ts.timestamp(), ts.hour)
+    return state
 
 
 def bench_state_size(events: int = 300_000, customers: int = 5000, seed: int = 7) -> dict[str, Any]:
@@ -47,4 +89,6 @@ def bench_state_size(events: int = 300_000, customers: int = 5000, seed: int = 7
         "bytes_p99": sizes[min(len(sizes) - 1, int(len(sizes) * 0.99))],
         "bytes_max": sizes[-1],
         "empty_account_bytes": len(AccountState().to_bytes()),
+        "bytes_1_per_day_60d": len(steady_account(1).to_bytes()),
+        "bytes_20_per_day_60d": len(steady_account(20).to_bytes()),
     }

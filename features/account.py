@@ -20,14 +20,23 @@ from features.catalog import NO_LOGIN_MINUTES, Features
 from features.geo import haversine_km
 from features.profile import AmountProfile, HourHabit
 from features.recency import LastSeen
-from features.windows import SlidingWindow
+from features.windows import BucketedWindow, SlidingWindow
 
 __all__ = ["AccountState", "FeatureConfig"]
 
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
-_SNAPSHOT_VERSION = 2
+WEEK = 7 * DAY
+MONTH = 30 * DAY
+WEEK_BUCKET = 6 * HOUR
+"""The 7-day window counts whole 6-hour buckets at its old edge: at most 6 h too wide."""
+MONTH_BUCKET = DAY
+"""The 30-day window counts whole (UTC) days at its old edge: at most a day too wide."""
+_SHORT_WIDTHS = (5 * MINUTE, HOUR, DAY)
+_SNAPSHOT_VERSION = 3
+_V2_FIELDS = 19
+"""Snapshot version 2 (before the long windows) is this many fields; version 3 appends to it."""
 
 
 @lru_cache(maxsize=8)
@@ -54,6 +63,10 @@ class FeatureConfig:
     """A lock expires this long after the last failure."""
     unlock_methods: tuple[str, ...] = ("token", "usb_key", "biometric")
     """A successful login with one of these lifts a lock at once."""
+    session_minutes: float = 30.0
+    """A payment this long after the last accepted login belongs to that login's session."""
+    tenure_cap_days: float = 365.0
+    """`days_since_first_payment` stops here: past a year an account is simply established."""
 
 
 class AccountState:
@@ -68,17 +81,23 @@ class AccountState:
         "devices",
         "fail_times",
         "failures_before_login",
+        "first_payment",
         "fraud_label_times",
         "home_branch",
         "hours",
         "ips",
         "last_failure",
         "last_login",
+        "last_login_id",
         "last_login_new_device",
+        "last_login_otp_night",
         "last_place",
+        "month",
+        "new_device_login",
         "payees",
         "payments",
         "small_cards",
+        "week",
     )
 
     def __init__(self, cfg: FeatureConfig | None = None) -> None:
@@ -86,6 +105,9 @@ class AccountState:
         self.cfg = cfg
         self.payments = SlidingWindow(DAY, cfg.window_cap)
         self.small_cards = SlidingWindow(5 * MINUTE, cfg.window_cap)
+        self.week = BucketedWindow(WEEK, WEEK_BUCKET)
+        self.month = BucketedWindow(MONTH, MONTH_BUCKET)
+        self.first_payment: float | None = None
         self.payees = LastSeen(cfg.known_payees_cap)
         self.devices = LastSeen(cfg.known_devices_cap)
         self.ips = LastSeen(cfg.known_ips_cap)
@@ -94,6 +116,12 @@ class AccountState:
         self.fail_times: list[float] = []
         self.last_login: float | None = None
         self.last_login_new_device = False
+        self.last_login_id = ""
+        """event_id of the newest accepted login: payments in its session name it."""
+        self.last_login_otp_night = False
+        """The newest accepted login was a new device by SMS OTP at night, no failures before."""
+        self.new_device_login: float | None = None
+        """Time of the newest accepted login from a device new to the account."""
         self.failures_before_login = 0
         self.last_place: tuple[float, float, float] | None = None
         """(lat, lon, time) of the last successful login that carried a location."""
@@ -117,6 +145,21 @@ class AccountState:
             f["minutes_since_login"] = max(0.0, (t - self.last_login) / MINUTE)
         f["last_login_new_device"] = self.last_login_new_device
         f["failures_before_login"] = self.failures_before_login
+        new_device = self.new_device_login
+        if new_device is None:
+            f["minutes_since_new_device_login"] = NO_LOGIN_MINUTES
+        else:
+            f["minutes_since_new_device_login"] = max(0.0, (t - new_device) / MINUTE)
+
+    def _session(self, t: float, f: Features) -> None:
+        """The payment's session: the newest accepted login, if at most `session_minutes` old."""
+        last = self.last_login
+        if last is not None and 0.0 <= t - last <= self.cfg.session_minutes * MINUTE:
+            f["session_login_id"] = self.last_login_id
+            f["new_device_otp_night"] = self.last_login_otp_night
+        else:
+            f["session_login_id"] = ""
+            f["new_device_otp_night"] = False
 
     def _travel(self, t: float, lat: float | None, lon: float | None, f: Features) -> None:
         place = self.last_place
@@ -183,14 +226,55 @@ class AccountState:
         )
 
     def _windows(self, t: float, f: Features) -> None:
-        w = self.payments
-        f["pay_count_5m"] = w.count(t, 5 * MINUTE)
-        f["pay_count_1h"] = w.count(t, HOUR)
-        f["pay_count_24h"] = w.count(t, DAY)
-        f["pay_sum_5m"] = w.total(t, 5 * MINUTE)
-        f["pay_sum_1h"] = w.total(t, HOUR)
-        f["pay_sum_24h"] = w.total(t, DAY)
+        (count_5m, sum_5m), (count_1h, sum_1h), (count_24h, sum_24h) = self.payments.nested(
+            t, _SHORT_WIDTHS
+        )
+        f["pay_count_5m"] = count_5m
+        f["pay_count_1h"] = count_1h
+        f["pay_count_24h"] = count_24h
+        f["pay_sum_5m"] = sum_5m
+        f["pay_sum_1h"] = sum_1h
+        f["pay_sum_24h"] = sum_24h
+        f["pay_mean_1h"] = sum_1h / count_1h if count_1h else 0.0
+        f["pay_mean_24h"] = sum_24h / count_24h if count_24h else 0.0
         f["small_card_count_5m"] = self.small_cards.count(t, 5 * MINUTE)
+
+    def _long_windows(self, t: float, f: Features, amount: float | None) -> None:
+        """7 and 30 days, with a payment's `amount` (counted, then absorbed) or none (a login).
+
+        Must run before the payment enters the exact window: the history before
+        it gives the ratios, and the window with it is that plus the payment.
+        """
+        exact = self.payments
+        week, month = self.week, self.month
+        count_7d, sum_7d = week.window(t, exact)
+        count_30d, sum_30d = month.window(t, exact)
+        if amount is None:
+            f["amount_to_mean_7d"] = 0.0
+            f["amount_to_mean_30d"] = 0.0
+        else:
+            # amount / (sum / count), guarded: no history in the window means no ratio.
+            f["amount_to_mean_7d"] = amount * count_7d / sum_7d if sum_7d > 0.0 else 0.0
+            f["amount_to_mean_30d"] = amount * count_30d / sum_30d if sum_30d > 0.0 else 0.0
+            if week.add(t, amount):
+                count_7d += 1
+                sum_7d += amount
+            if month.add(t, amount):
+                count_30d += 1
+                sum_30d += amount
+        f["pay_count_7d"] = count_7d
+        f["pay_sum_7d"] = sum_7d
+        f["pay_mean_7d"] = sum_7d / count_7d if count_7d else 0.0
+        f["pay_count_30d"] = count_30d
+        f["pay_sum_30d"] = sum_30d
+        f["pay_mean_30d"] = sum_30d / count_30d if count_30d else 0.0
+
+    def _tenure(self, t: float, f: Features) -> None:
+        first = self.first_payment
+        if first is None or t <= first:
+            f["days_since_first_payment"] = 0.0
+        else:
+            f["days_since_first_payment"] = min((t - first) / DAY, self.cfg.tenure_cap_days)
 
     def on_payment(self, p: Payment, t: float, hour: int) -> Features:
         """Features of a payment at epoch time `t`, local `hour`; then remember it."""
@@ -213,9 +297,13 @@ class AccountState:
         f["hour_share"] = share
         f["hour_unusual"] = share < 0.05
         self._login_context(t, f)
+        self._session(t, f)
         self._lock_features(t, f)
         self._travel(t, p.lat, p.lon, f)
         f["daily_total"] = self._daily(p.ts, amount)
+        self._tenure(t, f)
+        if self.first_payment is None or t < self.first_payment:
+            self.first_payment = t
 
         payee = p.payee_account
         f["is_new_payee"] = payee is not None and payee not in self.payees
@@ -224,6 +312,7 @@ class AccountState:
         f["distinct_payees_24h"] = self.payees.distinct_since(t - DAY)
         self._novelty(t, p.device_id, p.ip, f, trusted=True)
 
+        self._long_windows(t, f, amount)
         self.payments.add(t, amount)
         if p.txn_type == "card" and amount <= self.cfg.small_card_amount:
             self.small_cards.add(t, amount)
@@ -249,6 +338,7 @@ class AccountState:
             "amount_zscore": 0.0,
             "amount_ratio_to_max": 0.0,
             "hour_share": self.hours.share(hour),
+            "session_login_id": "",
         }
         f["hour_unusual"] = f["hour_share"] < 0.05  # type: ignore[operator]
         self._common(t, hour, f)
@@ -264,10 +354,28 @@ class AccountState:
             f["account_locked"] = False  # this very login lifts the lock
         self._novelty(t, login.device_id, login.ip, f, trusted=accepted)
         self._windows(t, f)
+        self._long_windows(t, f, None)
+        self._tenure(t, f)
+        # The quiet takeover: a phished password plus an OTP from a swapped SIM gets in at
+        # the first try, on a new device, while the customer sleeps.
+        otp_night = (
+            accepted
+            and f["is_new_device"] is True
+            and login.auth_method == "sms_otp"
+            and hour < 6
+            and f["failed_logins_1h"] == 0
+        )
+        f["new_device_otp_night"] = otp_night
 
         if accepted:
             self.consecutive_failures = 0
             self.failures_before_login = sum(1 for x in self.fail_times if t - HOUR < x <= t)
+            if self.last_login is None or t >= self.last_login:
+                # Only the newest login opens the session; a late one changes nothing.
+                self.last_login_id = login.event_id
+                self.last_login_otp_night = otp_night
+            if f["is_new_device"] and (self.new_device_login is None or t > self.new_device_login):
+                self.new_device_login = t
             self.last_login = t if self.last_login is None else max(self.last_login, t)
             self.last_login_new_device = bool(f["is_new_device"])
             if login.lat is not None and login.lon is not None:
@@ -316,14 +424,26 @@ class AccountState:
             self.day_total,
             self.consecutive_failures,
             self.last_failure,
+            # version 3
+            self.week.to_state(),
+            self.month.to_state(),
+            self.first_payment,
+            self.last_login_id,
+            self.last_login_otp_night,
+            self.new_device_login,
         )
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_bytes(cls, blob: bytes, cfg: FeatureConfig | None = None) -> AccountState:
+        """A state from `to_bytes` of this version or of version 2 (before the long windows)."""
         s = cls(cfg)
+        state = pickle.loads(blob)
+        version = state[0]
+        if version not in (2, _SNAPSHOT_VERSION):
+            raise ValueError(f"account snapshot version {version} is not 2 or {_SNAPSHOT_VERSION}")
         (
-            version,
+            _,
             payments,
             small_cards,
             payees,
@@ -342,9 +462,7 @@ class AccountState:
             s.day_total,
             s.consecutive_failures,
             s.last_failure,
-        ) = pickle.loads(blob)
-        if version != _SNAPSHOT_VERSION:
-            raise ValueError(f"account snapshot version {version} is not {_SNAPSHOT_VERSION}")
+        ) = state[:_V2_FIELDS]
         s.payments.load_state(payments)
         s.small_cards.load_state(small_cards)
         s.payees.seen = dict(payees)
@@ -352,4 +470,35 @@ class AccountState:
         s.ips.seen = dict(ips)
         s.amounts.load_state(amounts)
         s.hours.counts = list(hours)
+        if version == 2:
+            s._upgrade_from_v2()
+            return s
+        (
+            week,
+            month,
+            s.first_payment,
+            s.last_login_id,
+            s.last_login_otp_night,
+            s.new_device_login,
+        ) = state[_V2_FIELDS:]
+        s.week.load_state(week)
+        s.month.load_state(month)
         return s
+
+    def _upgrade_from_v2(self) -> None:
+        """Fill what version 2 did not keep from what it did, else leave it empty.
+
+        The long windows start from the last 24 h of payments (so that they are never
+        below the 24 h window), tenure from the oldest of them (an underestimate:
+        older payments were not kept), and the newest login's new-device flag gives
+        the time of the last new-device login. The session's login id and the
+        night-OTP flag were never recorded: the first login after the upgrade sets them.
+        """
+        payments = self.payments
+        for t, amount in zip(payments.times, payments.amounts, strict=True):
+            self.week.add(t, amount)
+            self.month.add(t, amount)
+        if payments.times:
+            self.first_payment = payments.times[0]
+        if self.last_login_new_device and self.last_login is not None:
+            self.new_device_login = self.last_login

@@ -15,7 +15,7 @@ __all__ = ["FEATURES", "NO_LOGIN_MINUTES", "Features", "defaults"]
 Features = dict[str, float | int | bool | str]
 
 NO_LOGIN_MINUTES: Final = 1e9
-"""`minutes_since_login` when the account has no successful login on record."""
+"""`minutes_since_login` (and `minutes_since_new_device_login`) with no such login on record."""
 
 # name -> (type, description)
 FEATURES: Final[dict[str, tuple[type, str]]] = {
@@ -36,7 +36,32 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
     "pay_sum_5m": (float, "amount paid in the last 5 minutes"),
     "pay_sum_1h": (float, "amount paid in the last hour"),
     "pay_sum_24h": (float, "amount paid in the last 24 hours"),
+    "pay_mean_1h": (float, "mean payment amount in the last hour; 0 with none"),
+    "pay_mean_24h": (float, "mean payment amount in the last 24 hours; 0 with none"),
     "small_card_count_5m": (int, "card payments at or under the small-amount limit, last 5 min"),
+    # long windows over the account's payments, this event included: bucketed, so the old
+    # edge may reach back one bucket further (7 d: up to 6 h more; 30 d: up to one UTC day
+    # more); the recent edge is exact (features/windows.py BucketedWindow has the bound)
+    "pay_count_7d": (int, "payments in the last 7 days (up to 6 h more at the old edge)"),
+    "pay_sum_7d": (float, "amount paid in the last 7 days (up to 6 h more at the old edge)"),
+    "pay_mean_7d": (float, "mean payment amount in the last 7 days; 0 with none"),
+    "pay_count_30d": (int, "payments in the last 30 days (up to a day more at the old edge)"),
+    "pay_sum_30d": (float, "amount paid in the last 30 days (up to a day more at the old edge)"),
+    "pay_mean_30d": (float, "mean payment amount in the last 30 days; 0 with none"),
+    "amount_to_mean_7d": (
+        float,
+        "amount / mean of the account's payments in the 7 days before this one; 0 with none "
+        "or for logins",
+    ),
+    "amount_to_mean_30d": (
+        float,
+        "amount / mean of the account's payments in the 30 days before this one; 0 with none "
+        "or for logins",
+    ),
+    "days_since_first_payment": (
+        float,
+        "account tenure: days since its first payment riskflow saw, capped at 365; 0 before any",
+    ),
     # distinct counterparties in 24 hours, this event included
     "distinct_payees_24h": (int, "distinct payee accounts paid in 24 hours"),
     "distinct_devices_24h": (int, "distinct devices used successfully in 24 hours"),
@@ -66,6 +91,20 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
     "failures_before_login": (int, "failed logins in the hour before the last successful one"),
     "travel_km": (float, "km from the last located login to this event (0 if unknown)"),
     "travel_kmh": (float, "implied speed in km/h from the last located login (0 if unknown)"),
+    "session_login_id": (
+        str,
+        "event_id of the last accepted login if it was at most 30 min (session_minutes) before "
+        "this payment, else ''; always '' for logins",
+    ),
+    "minutes_since_new_device_login": (
+        float,
+        "minutes since the last accepted login from a device new to the account (1e9 if none)",
+    ),
+    "new_device_otp_night": (
+        bool,
+        "login: accepted, from a device new to the account, by sms_otp, 00:00-05:59 local, "
+        "no failed login in the hour before; payment: its session's login was one",
+    ),
     # limits and locks
     "daily_total": (float, "paid today (local day of the configured zone), this payment included"),
     "consecutive_failures": (int, "failed logins in a row before this event"),
@@ -88,6 +127,7 @@ def defaults() -> Features:
     for name, (kind, _) in FEATURES.items():
         neutral[name] = kind()
     neutral["minutes_since_login"] = NO_LOGIN_MINUTES
+    neutral["minutes_since_new_device_login"] = NO_LOGIN_MINUTES
     neutral["hour_share"] = 1.0
     neutral["auth_method"] = "none"
     return neutral
