@@ -17,11 +17,16 @@ from pathlib import Path
 
 import msgspec
 
+from backtest.truth import load_truth_rows
 from scoring.models.prequential import average_precision, roc_auc
 
 __all__ = [
+    "ALERTING",
+    "STOPPING",
     "Scored",
     "Summary",
+    "action_shares",
+    "label_delays",
     "load_decisions",
     "load_truth",
     "precision_at_k_per_day",
@@ -43,12 +48,6 @@ class _Decision(msgspec.Struct):
     model_version: str
 
 
-class _Truth(msgspec.Struct):
-    event_id: str
-    is_fraud: bool = False
-    kind: str = ""
-
-
 @dataclass(frozen=True, slots=True)
 class Scored:
     event_id: str
@@ -63,9 +62,8 @@ class Scored:
 
 
 def load_truth(path: Path) -> set[str]:
-    decode = msgspec.json.Decoder(_Truth).decode
-    with open(path, "rb") as fh:
-        return {t.event_id for line in fh if line.strip() and (t := decode(line)).is_fraud}
+    """The fraudulent event ids of a truth file (any format backtest.truth reads)."""
+    return {t.event_id for t in load_truth_rows(path) if t.is_fraud}
 
 
 def load_decisions(path: Path, frauds: set[str], event_type: str = "payment") -> list[Scored]:
@@ -108,6 +106,20 @@ def precision_at_k_per_day(rows: Iterable[Scored], k: int = 100) -> dict[str, fl
     return out
 
 
+ACTIONS = ("challenge", "review", "block")
+
+
+def action_shares(rows: list[Scored]) -> dict[str, float | None]:
+    """Share of decisions per non-allow action and all of them together; None with no rows."""
+    if not rows:
+        return {f"{a}_share": None for a in (*ACTIONS, "non_allow")}
+    out: dict[str, float | None] = {
+        f"{a}_share": sum(r.action == a for r in rows) / len(rows) for a in ACTIONS
+    }
+    out["non_allow_share"] = sum(r.action in STOPPING for r in rows) / len(rows)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     payments: int
@@ -116,18 +128,33 @@ class Summary:
     roc_auc: float
     precision_at_100_mean: float
     alert_rate: float
+    """Share of payments reviewed or blocked (an alert to a branch)."""
     alert_precision: float
     fraud_stopped: float
     """Share of fraudulent payments challenged, reviewed or blocked."""
     modelled_share: float
+    # Alert volume: what the customers and the branches would have to absorb.
+    challenge_share: float | None = None
+    review_share: float | None = None
+    block_share: float | None = None
+    non_allow_share: float | None = None
+    logins: int = 0
+    login_challenge_share: float | None = None
+    login_review_share: float | None = None
+    login_block_share: float | None = None
+    login_non_allow_share: float | None = None
+    """None when the run had no logins."""
 
 
-def summarize(rows: list[Scored], k: int = 100) -> Summary:
+def summarize(rows: list[Scored], k: int = 100, logins: list[Scored] | None = None) -> Summary:
+    """Payments' quality and alert volume; `logins` adds the logins' alert volume."""
     scores = [r.score for r in rows]
     labels = [r.fraud for r in rows]
     per_day = precision_at_k_per_day(rows, k)
     alerts = [r for r in rows if r.action in ALERTING]
     frauds = sum(labels)
+    shares = action_shares(rows)
+    login_shares = action_shares(logins or [])
     return Summary(
         payments=len(rows),
         frauds=frauds,
@@ -140,28 +167,16 @@ def summarize(rows: list[Scored], k: int = 100) -> Summary:
         if frauds
         else 0.0,
         modelled_share=sum(r.modelled for r in rows) / len(rows) if rows else 0.0,
+        challenge_share=shares["challenge_share"],
+        review_share=shares["review_share"],
+        block_share=shares["block_share"],
+        non_allow_share=shares["non_allow_share"],
+        logins=len(logins or []),
+        login_challenge_share=login_shares["challenge_share"],
+        login_review_share=login_shares["review_share"],
+        login_block_share=login_shares["block_share"],
+        login_non_allow_share=login_shares["non_allow_share"],
     )
-
-
-def by_model_version(rows: list[Scored], top: int = 12) -> list[dict[str, object]]:
-    """Average precision of the payments each model version scored (the busiest versions)."""
-    groups: dict[str, list[Scored]] = defaultdict(list)
-    for row in rows:
-        groups[row.model_version].append(row)
-    busiest = sorted(groups.items(), key=lambda kv: -len(kv[1]))[:top]
-    out: list[dict[str, object]] = []
-    for version, group in sorted(busiest, key=lambda kv: min(r.ts for r in kv[1])):
-        labels = [r.fraud for r in group]
-        out.append(
-            {
-                "model_version": version,
-                "payments": len(group),
-                "frauds": sum(labels),
-                "average_precision": average_precision([r.score for r in group], labels),
-                "alert_rate": sum(r.action in ALERTING for r in group) / len(group),
-            }
-        )
-    return out
 
 
 class _Label(msgspec.Struct):

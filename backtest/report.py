@@ -11,6 +11,7 @@ import base64
 import hashlib
 import html
 import json
+import math
 import platform
 from collections import Counter
 from dataclasses import asdict
@@ -20,27 +21,21 @@ from typing import Any
 
 import msgspec
 
+from backtest.calibration import EDGES, reliability
 from backtest.latency import FraudEvent, detection_latency, incidents
 from backtest.metrics import (
     ALERTING,
     STOPPING,
     Scored,
-    by_model_version,
     label_delays,
     load_decisions,
     precision_at_k_per_day,
     summarize,
 )
+from backtest.quality import by_day, by_label_band, by_model_version
+from backtest.truth import TruthFormatError, TruthRow, load_truth_rows
 
-__all__ = ["build_report", "file_digest"]
-
-
-class _TruthRow(msgspec.Struct):
-    event_id: str
-    account_id: str = ""
-    scenario: str = ""
-    is_fraud: bool = False
-    ts: float = 0.0
+__all__ = ["TruthFormatError", "build_report", "file_digest", "strict_json"]
 
 
 class _Amount(msgspec.Struct):
@@ -69,12 +64,6 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _truth(path: Path) -> list[_TruthRow]:
-    decode = msgspec.json.Decoder(_TruthRow).decode
-    with open(path, "rb") as fh:
-        return [decode(line) for line in fh if line.strip()]
-
-
 def _amounts(path: Path | None) -> dict[str, float]:
     if path is None:
         return {}
@@ -90,22 +79,48 @@ def _amounts(path: Path | None) -> dict[str, float]:
     return out
 
 
-def _reason_precision(run: Path, frauds: set[str]) -> dict[str, dict[str, float]]:
-    """Per reason code on non-allowed payments: how often it fired and how often on fraud."""
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _reason_precision(run: Path, frauds: set[str]) -> dict[str, dict[str, float | int | None]]:
+    """Per reason code on payments: hits, precision and recall of fraud, on every payment it
+    fired on (`_all`) and on the payments it helped stop (challenged, reviewed or blocked).
+
+    A rule that fires mostly on allowed payments costs nothing but says little; one that
+    stops payments at low precision is what customers and branches feel. Recall is over all
+    fraudulent payments, so it shows what a rule adds next to the others.
+    """
     decode = msgspec.json.Decoder(_Reasons).decode
     fired: Counter[str] = Counter()
     right: Counter[str] = Counter()
+    fired_all: Counter[str] = Counter()
+    right_all: Counter[str] = Counter()
+    fraud_payments = 0
     with open(run / "decisions.jsonl", "rb") as fh:
         for line in fh:
             d = decode(line)
-            if d.event_type != "payment" or d.action == "allow":
+            if d.event_type != "payment":
                 continue
+            fraud = d.event_id in frauds
+            fraud_payments += fraud
+            stopped = d.action in STOPPING
             for code in {r["code"] for r in d.reasons}:
-                fired[code] += 1
-                right[code] += d.event_id in frauds
+                fired_all[code] += 1
+                right_all[code] += fraud
+                if stopped:
+                    fired[code] += 1
+                    right[code] += fraud
     return {
-        code: {"hits": n, "precision": right[code] / n}
-        for code, n in sorted(fired.items(), key=lambda kv: -kv[1])
+        code: {
+            "hits": fired[code],
+            "precision": _ratio(right[code], fired[code]),
+            "recall": _ratio(right[code], fraud_payments),
+            "hits_all": n,
+            "precision_all": _ratio(right_all[code], n),
+            "recall_all": _ratio(right_all[code], fraud_payments),
+        }
+        for code, n in sorted(fired_all.items(), key=lambda kv: (-kv[1], kv[0]))
     }
 
 
@@ -229,7 +244,52 @@ def _plots(out: Path, runs: dict[str, dict[str, Any]], capacity: float | None) -
     ax.set(ylabel="incidents detected", title="share of fraud incidents stopped, per scenario")
     ax.legend(fontsize=8)
     save("detection", fig)
+
+    _calibration_plot(plt, runs, save)
     return files
+
+
+def _calibration_plot(plt: Any, runs: dict[str, dict[str, Any]], save: Any) -> None:
+    # Log axes: a rare-event score lives between 0.01% and a few percent, where a linear
+    # plot is one dot at the origin. Zero (no fraud in a bin, a score of 0) has no log, so it
+    # is drawn at the floor and the title says so.
+    floor = EDGES[1] / 2
+    fig, (rel, counts) = plt.subplots(1, 2, figsize=(10, 4.2))
+    nbins = len(EDGES) - 1
+    width = 0.8 / max(1, len(runs))
+    for i, (name, run) in enumerate(runs.items()):
+        cal = run["calibration"]
+        filled = [b for b in cal["bins"] if b["count"]]
+        xs = [max(b["mean_score"], floor) for b in filled]
+        ys = [max(b["observed"], floor) for b in filled]
+        below = [y - max(b["observed_low"], floor) for y, b in zip(ys, filled, strict=True)]
+        above = [max(b["observed_high"], floor) - y for y, b in zip(ys, filled, strict=True)]
+        ece = cal["ece"]
+        brier = cal["brier"]
+        label = name if ece is None else f"{name} (ECE {ece:.4f}, Brier {brier:.4f})"
+        rel.errorbar(xs, ys, yerr=[below, above], marker="o", ms=4, capsize=2, label=label)
+        xs_bar = [j + i * width for j in range(nbins)]
+        counts.bar(xs_bar, [b["count"] for b in cal["bins"]], width, label=f"{name}: payments")
+        counts.bar(
+            xs_bar, [b["frauds"] for b in cal["bins"]], width, alpha=0.6, label=f"{name}: frauds"
+        )
+    rel.plot([floor, 1], [floor, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
+    rel.set(
+        xscale="log",
+        yscale="log",
+        xlim=(floor * 0.8, 1.2),
+        ylim=(floor * 0.8, 1.2),
+        xlabel="mean score in bin",
+        ylabel="observed fraud share (95% interval)",
+        title="calibration, payments (0 drawn at the bottom)",
+    )
+    ticks = [f"{EDGES[j]:g}" for j in range(nbins)]
+    counts.set_xticks(range(nbins), ticks, rotation=60, fontsize=7)
+    counts.set(yscale="log", xlabel="bin (lower edge of score)", title="payments per score bin")
+    counts.set_ylim(bottom=0.5)  # a bin of one payment stays visible on the log axis
+    rel.legend(fontsize=7)
+    counts.legend(fontsize=7)
+    save("calibration", fig)
 
 
 def _sample_scores(rows: list[Scored], n: int = 20_000) -> dict[str, list[float]]:
@@ -239,23 +299,27 @@ def _sample_scores(rows: list[Scored], n: int = 20_000) -> dict[str, list[float]
     return {"fraud": fraud, "legitimate": legit[::step]}
 
 
-def _run(run: Path, truth: list[_TruthRow], amounts: dict[str, float]) -> dict[str, Any]:
+def _run(run: Path, truth: list[TruthRow], amounts: dict[str, float]) -> dict[str, Any]:
     frauds = {t.event_id for t in truth if t.is_fraud}
     rows = load_decisions(run / "decisions.jsonl", frauds)
+    logins = load_decisions(run / "decisions.jsonl", frauds, "login")
     actions = {r.event_id: r.action for r in rows}
     # Logins matter for latency too: a takeover stopped at its login is stopped.
-    actions |= {
-        r.event_id: r.action for r in load_decisions(run / "decisions.jsonl", frauds, "login")
-    }
+    actions |= {r.event_id: r.action for r in logins}
     found = incidents(
         FraudEvent(t.event_id, t.account_id, t.scenario, t.ts)
         for t in truth
         if t.is_fraud and t.scenario
     )
+    versions, left_out = by_model_version(rows)
     return {
-        "summary": asdict(summarize(rows)),
+        "summary": asdict(summarize(rows, logins=logins)),
+        "calibration": asdict(reliability([r.score for r in rows], [r.fraud for r in rows])),
         "precision_at_100_per_day": precision_at_k_per_day(rows),
-        "by_model_version": by_model_version(rows),
+        "by_day": by_day(rows),
+        "by_label_band": by_label_band(rows),
+        "by_model_version": versions,
+        "by_model_version_left_out": left_out,
         "detection_latency": detection_latency(found, actions),
         "reasons": _reason_precision(run, frauds),
         "money": _money(rows, amounts),
@@ -278,15 +342,32 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return fmt.format(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return html.escape(str(value))
+
+
 def _table(rows: list[str], runs: dict[str, dict[str, Any]], get: Any, fmt: str = "{:.3f}") -> str:
+    """Rows by key, a column per run."""
     head = "".join(f"<th>{html.escape(n)}</th>" for n in runs)
     body = ""
     for key in rows:
-        cells = ""
-        for run in runs.values():
-            value = get(run, key)
-            text = fmt.format(value) if isinstance(value, float) else html.escape(str(value))
-            cells += f"<td>{text}</td>"
+        cells = "".join(f"<td>{_cell(get(run, key), fmt)}</td>" for run in runs.values())
+        body += f"<tr><th>{html.escape(key)}</th>{cells}</tr>"
+    return f"<table><tr><th></th>{head}</tr>{body}</table>"
+
+
+def _grid(rows: dict[str, dict[str, Any]], columns: list[str], fmt: str = "{:.3f}") -> str:
+    """One run's rows (a day, a band, a rule) by column."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = ""
+    for key, row in rows.items():
+        cells = "".join(f"<td>{_cell(row.get(c), fmt)}</td>" for c in columns)
         body += f"<tr><th>{html.escape(key)}</th>{cells}</tr>"
     return f"<table><tr><th></th>{head}</tr>{body}</table>"
 
@@ -301,9 +382,11 @@ def build_report(
     settings: dict[str, Any] | None = None,
     branch_capacity: float | None = None,
 ) -> dict[str, Any]:
-    """Write report.json, report.html and the PNG plots into `out`; returns the report."""
+    """Write report.json, report.html and the PNG plots into `out`; returns the report as
+    written (undefined metrics are None). A truth file it cannot read raises
+    TruthFormatError before anything is written."""
+    truth_rows = load_truth_rows(truth)
     out.mkdir(parents=True, exist_ok=True)
-    truth_rows = _truth(truth)
     amounts = _amounts(payments)
     computed = {name: _run(path, truth_rows, amounts) for name, path in runs.items()}
     plots = _plots(out, computed, branch_capacity)
@@ -326,25 +409,90 @@ def build_report(
         report["label_delay_hours"] = label_delays(
             load_decisions(first / "decisions.jsonl", frauds), feedback
         )
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (out / "report.html").write_text(_html(report, computed, plots), encoding="utf-8")
+    report = strict_json(report)
+    (out / "report.json").write_text(
+        json.dumps(report, indent=2, default=str, allow_nan=False) + "\n"
+    )
+    (out / "report.html").write_text(_html(report, strict_json(computed), plots), encoding="utf-8")
     return report
 
 
+def strict_json(value: Any) -> Any:
+    """`value` with every NaN or infinity replaced by None: JSON has no NaN, and a reader
+    that is not Python refuses the file or reads it wrong (an AUC of a day with no fraud is
+    undefined, and null says so)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
+
+
+_QUALITY = ["payments", "frauds", "roc_auc", "average_precision", "non_allow_share"]
+_REASONS = ["hits_all", "precision_all", "recall_all", "hits", "precision", "recall"]
+_PLOTS = ("roc_pr", "calibration", "precision_at_100", "alerts_per_branch", "scores", "detection")
+
+
+def _per_run(runs: dict[str, dict[str, Any]], section: Any) -> list[str]:
+    # One grid per run: the rows (days, bands, rules) differ between runs.
+    parts: list[str] = []
+    for name, run in runs.items():
+        if len(runs) > 1:
+            parts.append(f"<h3>{html.escape(name)}</h3>")
+        parts += section(run)
+    return parts
+
+
+def _calibration_bins(run: dict[str, Any]) -> list[str]:
+    rows = {
+        f"[{b['low']:g}, {b['high']:g}{']' if b['high'] >= 1 else ')'}": {
+            "payments": b["count"],
+            "frauds": b["frauds"],
+            "mean score": b["mean_score"],
+            "observed": b["observed"],
+            "95% low": b["observed_low"],
+            "95% high": b["observed_high"],
+        }
+        for b in run["calibration"]["bins"]
+    }
+    cols = ["payments", "frauds", "mean score", "observed", "95% low", "95% high"]
+    return [_grid(rows, cols, "{:.3g}")]
+
+
+def _versions_table(run: dict[str, Any]) -> list[str]:
+    left = run["by_model_version_left_out"]
+    rows = {str(v["model_version"]): v for v in run["by_model_version"]}
+    note = (
+        f"<p>{left['versions']:,} versions with fewer than {left['min_frauds']} frauds left out "
+        f"({left['payments']:,} payments, {left['frauds']:,} frauds): see the bands above.</p>"
+    )
+    return [note, _grid(rows, _QUALITY)] if rows else [note]
+
+
 def _html(report: dict[str, Any], runs: dict[str, dict[str, Any]], plots: dict[str, Path]) -> str:
-    summary_keys = list(next(iter(runs.values()))["summary"])
+    first = next(iter(runs.values()))
     parts = [
         "<h1>riskflow backtest</h1>",
-        "<h2>Headline (payments)</h2>",
-        _table(summary_keys, runs, lambda r, k: r["summary"][k]),
+        "<h2>Headline (payments; alert volume also for logins)</h2>",
+        _table(list(first["summary"]), runs, lambda r, k: r["summary"][k]),
         "<h2>Money</h2>",
-        _table(
-            list(next(iter(runs.values()))["money"]), runs, lambda r, k: r["money"][k], "{:,.0f}"
-        ),
+        _table(list(first["money"]), runs, lambda r, k: r["money"][k], "{:,.0f}"),
     ]
-    for name in ("roc_pr", "precision_at_100", "alerts_per_branch", "scores", "detection"):
+    for name in _PLOTS:
         data = base64.b64encode(plots[name].read_bytes()).decode()
         parts.append(f'<img alt="{name}" src="data:image/png;base64,{data}">')
+    parts.append("<h2>Calibration (payments): is the score the probability of fraud?</h2>")
+    keys = ["payments", "frauds", "base_rate", "brier", "brier_base_rate", "brier_skill", "ece"]
+    parts.append(_table(keys, runs, lambda r, k: r["calibration"][k], "{:.4g}"))
+    parts += _per_run(runs, _calibration_bins)
+    parts.append("<h2>Quality by labels learned (model version bands)</h2>")
+    parts += _per_run(runs, lambda r: [_grid(r["by_label_band"], ["versions", *_QUALITY])])
+    parts.append("<h2>Quality by event day</h2>")
+    parts += _per_run(runs, lambda r: [_grid(r["by_day"], _QUALITY)])
+    parts.append("<h2>Model versions with enough fraud to judge</h2>")
+    parts += _per_run(runs, _versions_table)
     scenarios = sorted({s for r in runs.values() for s in r["detection_latency"]})
     parts.append("<h2>Detection latency per scenario</h2>")
     for field in ("incidents", "detected_share", "median_minutes", "median_events_let_through"):
@@ -354,13 +502,12 @@ def _html(report: dict[str, Any], runs: dict[str, dict[str, Any]], plots: dict[s
                 scenarios, runs, lambda r, s, f=field: r["detection_latency"].get(s, {}).get(f, "")
             )
         )
-    codes: list[str] = []
-    for r in runs.values():
-        codes += [c for c in r["reasons"] if c not in codes]
-    parts.append("<h2>Reasons on stopped payments: precision</h2>")
     parts.append(
-        _table(codes[:30], runs, lambda r, c: r["reasons"].get(c, {}).get("precision", ""))
+        "<h2>Reasons on payments</h2><p>Columns ending in _all count every payment the code "
+        "was on, the others only the payments it helped stop (challenged, reviewed or "
+        "blocked); recall is over all fraudulent payments. The 30 most frequent codes.</p>"
     )
+    parts += _per_run(runs, lambda r: [_grid(dict(list(r["reasons"].items())[:30]), _REASONS)])
     parts.append("<h2>Inputs</h2><pre>")
     parts.append(html.escape(json.dumps(report["inputs"], indent=2)))
     parts.append(
