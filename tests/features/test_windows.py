@@ -78,3 +78,30 @@ def test_last_seen_evicts_the_stalest_value_past_its_cap():
     recent.touch("new", 3.0)
     assert "old" not in recent
     assert "mid" in recent and "new" in recent
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(st.tuples(times, amounts), min_size=1, max_size=60), t=times)
+def test_nested_windows_match_count_and_total_per_width(events, t):
+    window = SlidingWindow(86400.0, cap=10_000)
+    for x, amount in events:
+        window.add(x, amount)
+    widths = (300.0, 3600.0, 86400.0)
+    for (count, total), width in zip(window.nested(t, widths), widths, strict=True):
+        assert count == window.count(t, width)
+        assert abs(total - window.total(t, width)) <= 1e-9 * max(1.0, total)
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(st.tuples(times, amounts), min_size=1, max_size=60))
+def test_the_floor_promises_every_later_entry_even_under_the_cap(events):
+    window = SlidingWindow(3600.0, cap=8)
+    added: list[float] = []
+    for x, amount in events:
+        window.add(x, amount)
+        added.append(x)
+        held = sorted(x for x in added if x > window.floor)
+        assert [x for x in window.times if x > window.floor] == held
+    restored = SlidingWindow(3600.0, cap=8)
+    restored.load_state(window.to_state())
+    assert restored.floor == window.floor
