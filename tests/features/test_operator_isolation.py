@@ -1,0 +1,109 @@
+"""An event the account step fails on is dead-lettered and leaves the state untouched."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contract.messages import DeadLetter, Feedback, Login, Payment
+from contract.parse import Envelope
+from features.account import AccountState, FeatureConfig
+from features.operator import AccountLogic, Featured, account_logic
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def pay(eid: str, minutes: float, amount: float, payee: str = "SHOP") -> Envelope:
+    event = Payment(
+        event_id=eid,
+        ts=T0 + timedelta(minutes=minutes),
+        account_id="A1",
+        amount=amount,
+        channel="online",
+        txn_type="transfer",
+        payee_account=payee,
+        device_id="d1",
+    )
+    return Envelope(event, 1.0, "payments", 0, int(minutes))
+
+
+class Boom(RuntimeError):
+    pass
+
+
+@pytest.fixture
+def failing_on(monkeypatch):
+    """Make on_payment raise for one amount, after it has already changed the state."""
+
+    def install(bad_amount: float) -> None:
+        original = AccountState.on_payment
+
+        def on_payment(self, p, t, hour):
+            if p.amount == bad_amount:
+                self.payments.add(t, 1e9)  # half-done work that must not survive
+                self.day_total += 1e9
+                self.payees.touch("POISON", t)
+                raise Boom("A1 secret")
+            return original(self, p, t, hour)
+
+        monkeypatch.setattr(AccountState, "on_payment", on_payment)
+
+    return install
+
+
+def features_of(out: list, eid: str) -> dict:
+    (item,) = [x for x in out if isinstance(x, Featured) and x.event.event_id == eid]
+    return dict(item.features)
+
+
+def run(logic: AccountLogic, batches: list[list[Envelope]]) -> list:
+    out: list = []
+    for batch in batches:
+        items, _ = logic.on_batch(batch)
+        out.extend(items)
+    return out
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one_batch", "batch_per_event"])
+@pytest.mark.parametrize("snapshot_before", [False, True], ids=["fresh", "after_snapshot"])
+def test_a_failing_event_is_a_dead_letter_and_the_next_sees_the_state_without_it(
+    failing_on, caplog, split, snapshot_before
+):
+    events = [pay("P1", 0, 100.0), pay("P2", 5, 666.0, payee="NEW"), pay("P3", 10, 50.0)]
+    clean = run(account_logic(FeatureConfig())(None), [[events[0]], [events[2]]])
+
+    failing_on(666.0)
+    logic = account_logic(FeatureConfig())(None)
+    if snapshot_before:
+        run(logic, [[events[0]]])
+        logic = account_logic(FeatureConfig())(logic.snapshot())
+        batches = [[events[1]], [events[2]]] if split else [events[1:]]
+    else:
+        batches = [[e] for e in events] if split else [events]
+    with caplog.at_level("WARNING"):
+        out = run(logic, batches)
+
+    dead = [x for x in out if isinstance(x, DeadLetter)]
+    assert len(dead) == 1
+    letter = dead[0]
+    assert letter.reason == "internal_error" and "Boom" in letter.error
+    assert (letter.source_topic, letter.source_offset) == ("payments", 5)
+    assert "secret" not in letter.error
+    assert "A1" not in caplog.text and "secret" not in caplog.text and "Boom" in caplog.text
+    assert features_of(out, "P3") == features_of(clean, "P3")
+    assert "POISON" not in logic.state.payees.seen
+
+
+def test_logins_and_labels_that_fail_are_isolated_too(monkeypatch):
+    def boom(*_args):
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(AccountState, "on_login", boom)
+    monkeypatch.setattr(AccountState, "on_feedback", boom)
+    login = Login(event_id="L1", ts=T0, account_id="A1", channel="mobile", success=True)
+    label = Feedback(event_id="P0", account_id="A1", label="fraud", ts=T0)
+    logic = account_logic(FeatureConfig())(None)
+    out = run(logic, [[Envelope(login, 0.0), Envelope(label, 0.0), pay("P1", 1, 10.0)]])
+    assert [type(x) for x in out] == [DeadLetter, DeadLetter, Featured]
+    assert all("ZeroDivisionError" in x.error for x in out[:2])
