@@ -17,6 +17,7 @@ from pathlib import Path
 
 import msgspec
 
+from backtest.calibration import reliability
 from backtest.truth import load_truth_rows
 from scoring.models.prequential import average_precision, roc_auc
 
@@ -133,6 +134,9 @@ class Summary:
     fraud_stopped: float
     """Share of fraudulent payments challenged, reviewed or blocked."""
     modelled_share: float
+    brier: float | None = None
+    ece: float | None = None
+    """Expected calibration error of the score as a probability (backtest.calibration)."""
     # Alert volume: what the customers and the branches would have to absorb.
     challenge_share: float | None = None
     review_share: float | None = None
@@ -155,6 +159,7 @@ def summarize(rows: list[Scored], k: int = 100, logins: list[Scored] | None = No
     frauds = sum(labels)
     shares = action_shares(rows)
     login_shares = action_shares(logins or [])
+    calibration = reliability(scores, labels)
     return Summary(
         payments=len(rows),
         frauds=frauds,
@@ -167,6 +172,8 @@ def summarize(rows: list[Scored], k: int = 100, logins: list[Scored] | None = No
         if frauds
         else 0.0,
         modelled_share=sum(r.modelled for r in rows) / len(rows) if rows else 0.0,
+        brier=calibration.brier,
+        ece=calibration.ece,
         challenge_share=shares["challenge_share"],
         review_share=shares["review_share"],
         block_share=shares["block_share"],

@@ -155,3 +155,9 @@ def test_a_truth_file_it_cannot_read_stops_the_report_before_anything_is_written
     with pytest.raises(TruthFormatError, match=r"truth\.jsonl: line 1: is_fraud is 'perhaps'"):
         build_report({"x": tmp_path}, truth, out)
     assert not out.exists()
+
+
+def test_the_headline_carries_the_calibration_figures(built):
+    run = built[3]
+    assert run["summary"]["brier"] == run["calibration"]["brier"]
+    assert run["summary"]["ece"] == run["calibration"]["ece"]
