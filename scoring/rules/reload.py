@@ -9,7 +9,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from scoring.rules.ruleset import Ruleset, RulesetError, load_ruleset, parse_ruleset
+from scoring.rules.ruleset import (
+    Ruleset,
+    RulesetError,
+    load_ruleset,
+    one_line,
+    parse_ruleset,
+    read_ruleset_file,
+)
 
 __all__ = ["RulesetHolder"]
 
@@ -20,8 +27,11 @@ class RulesetHolder:
     """Serves the current ruleset; checks the file's stamp at most once per interval.
 
     A changed file is loaded and swapped in whole, between two events. A file
-    that fails to load is logged and counted, the previous ruleset stays in
-    force, and the same broken content is not retried until it changes again.
+    that fails to load, for whatever reason (invalid, too large, too deep, or an
+    exception no check foresaw), is logged in one line and counted in
+    `rejected`; the previous ruleset stays in force, and the same broken
+    content is not retried until it changes again. Only the first load, at
+    start-up, raises RulesetError, since there is no previous ruleset to keep.
     """
 
     def __init__(
@@ -40,6 +50,7 @@ class RulesetHolder:
         self.reloads = 0
         self.rejected = 0
         self.last_error: str | None = None
+        self._retired_errors = 0
         self._ruleset = load_ruleset(self.path)
         self._stamp = self._read_stamp()
         self._next_check = clock() + check_interval_s
@@ -47,6 +58,11 @@ class RulesetHolder:
     @property
     def version(self) -> str:
         return self._ruleset.version
+
+    @property
+    def evaluation_errors(self) -> int:
+        """Rule evaluations that raised (and were skipped), over every version served."""
+        return self._retired_errors + self._ruleset.evaluation_errors
 
     def _read_stamp(self) -> tuple[int, int, float] | None:
         try:
@@ -67,15 +83,21 @@ class RulesetHolder:
 
     def _reload_file(self) -> None:
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as exc:
-            self._reject(f"{self.path}: {exc}", None)
+            text = read_ruleset_file(self.path)
+        except RulesetError as exc:
+            self._reject(str(exc), None)
             return
         self.replace_text(text, source=str(self.path))
 
     def replace_text(self, text: str, *, source: str = "<control>") -> bool:
-        """Load a ruleset from text (a file or a control message); False if rejected."""
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        """Load a ruleset from text (a file or a control message); False if rejected.
+
+        Never raises: whatever goes wrong is a rejection.
+        """
+        if not isinstance(text, str):
+            self._reject(f"{source}: a ruleset is text, not {type(text).__name__}", None)
+            return False
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         if digest == self._rejected_digest:
             return False
         try:
@@ -83,17 +105,26 @@ class RulesetHolder:
         except RulesetError as exc:
             self._reject(str(exc), digest)
             return False
+        except Exception as exc:  # pragma: no cover - parse_ruleset converts everything
+            self._reject(f"{source}: cannot load: {type(exc).__name__}: {exc}", digest)
+            return False
         self._rejected_digest = None
+        self._retired_errors += self._ruleset.evaluation_errors
         self._ruleset = ruleset
         self.reloads += 1
         self.last_error = None
         log.info(
-            "ruleset %s loaded from %s (%d rules)", ruleset.version, source, len(ruleset.rules)
+            "%s",
+            one_line(
+                f"ruleset {ruleset.version} loaded from {source} ({len(ruleset.rules)} rules)"
+            ),
         )
         return True
 
     def _reject(self, error: str, digest: str | None) -> None:
         self.rejected += 1
-        self.last_error = error
+        self.last_error = one_line(error)
         self._rejected_digest = digest
-        log.warning("ruleset rejected, keeping %s: %s", self._ruleset.version, error)
+        log.warning(
+            "%s", one_line(f"ruleset rejected, keeping {self._ruleset.version}: {self.last_error}")
+        )
