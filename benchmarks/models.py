@@ -55,7 +55,7 @@ def _trained(items: list[tuple[Payment | Login, Features]], labels: int) -> Mode
         kind = "payment" if isinstance(ev, Payment) else "login"
         # Synthetic outcome, enough to warm both heads: cost, not quality, is measured here.
         fraud = (bool(f.get("is_new_payee")) and rng.random() < 0.5) or rng.random() < 0.02
-        bundle.learn(kind, vector(ev, f), 0.0, 0.0, fraud, float(i))
+        bundle.learn(kind, vector(ev, f), 0.5, [], 0.01, fraud, float(i))
     return bundle
 
 
@@ -78,10 +78,10 @@ def bench_models(events: int = 60_000, labels: int = 5_000) -> dict[str, Any]:
         ModelHolder(store, "challenger", check_interval_s=1.0),
     )
     for ev, f in items[:2000]:  # warm the anomaly detector's window
-        scorer.score(ev, f, 0.1)
+        scorer.score(ev, f, [], [])
     started = time.perf_counter()
     for ev, f in items:
-        scorer.score(ev, f, 0.1)
+        scorer.score(ev, f, [], [])
     score_us = (time.perf_counter() - started) / len(items) * 1e6
     started = time.perf_counter()
     for ev, f in items:

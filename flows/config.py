@@ -26,6 +26,7 @@ from features.account import FeatureConfig
 from scoring.limits import LimitsTable
 from scoring.notify import NotificationPolicy
 from scoring.policy import Policy
+from scoring.priors import Priors
 
 __all__ = [
     "FileInput",
@@ -92,12 +93,22 @@ class ModelsSettings(_Strict, frozen=True):
     swapped is the champion-against-challenger comparison (docs/simulator.md)."""
     holdout_share: float = 0.005
     """Share of model-only blocks sent to review instead, so their outcomes are observed."""
-    legit_label_share: float = 0.02
+    recipe: str = "logistic"
+    """The classifier recipe (`scoring.models.learners.RECIPES`): logistic, amf or arf."""
+    fraud_label_share: float = 1.0
+    """Share of fraudulent events that ever get a label (chargebacks, reports)."""
+    legit_label_share: float | None = None
     """Share of legitimate events that ever get a label: calibration turns the odds learned
-    on labels (where fraud is over-represented) into odds on real traffic."""
-    counterparty_features: list[Literal["payee", "merchant", "terminal", "device", "ip"]] = []
-    """Counterparties whose smoothed fraud rate over labelled history is a model input.
-    Off by default: on the simulated bank it cost average precision (docs/performance.md)."""
+    on labels (where fraud is over-represented) into odds on real traffic. None estimates
+    it from the stream (labels per scored event); set it where that estimate is known to
+    be off (legitimate labels that arrive much later than fraud ones)."""
+    counterparty_features: list[Literal["payee", "merchant", "terminal", "device", "ip"]] = (
+        msgspec.field(default_factory=lambda: ["payee", "merchant", "terminal"])
+    )
+    """Counterparties whose fraud rate over recent labels (1, 7, 30 days, as arrived by the
+    event's time) is a model input."""
+    counterparty_slots: int = 1 << 17
+    """Size of the hashed counterparty table in each snapshot (16 bytes a slot)."""
     feature_log_ttl_days: float = 60.0
     feature_log_cap: int = 2_000_000
     """memory backend: most decisions whose features are kept."""
@@ -177,6 +188,7 @@ class Settings(_Strict, frozen=True):
     lists: ListsSettings = ListsSettings()
     features: FeatureConfig = FeatureConfig()
     policy: Policy = Policy()
+    priors: Priors = Priors()
     limits: LimitsTable = LimitsTable()
     notifications: NotificationPolicy = NotificationPolicy()
     models: ModelsSettings = ModelsSettings()

@@ -53,16 +53,19 @@ def build_models(settings: Settings) -> Models | None:
         # A replay is in event-time order and must be deterministic: label time only.
         hold_wall_s=None if replay else conf.hold_wall_s,
         challenger="challenger" if conf.challenger else None,
-        legit_weight=1.0 / conf.legit_label_share,
+        recipe=conf.recipe,
+        fraud_label_share=conf.fraud_label_share,
+        legit_label_share=conf.legit_label_share,
         learning_rate=conf.learning_rate,
         challenger_learning_rate=conf.challenger_learning_rate,
-        counterparty_cap=50_000 if conf.counterparty_features else 0,
+        counterparty_slots=conf.counterparty_slots if conf.counterparty_features else 0,
     )
     # A replay runs months in minutes: look for a newer snapshot before every event.
     holder = partial(ModelHolder, store, check_interval_s=0.0 if replay else conf.check_interval_s)
     scorer = ModelScorer(
         holder(config.champion),
         holder(config.challenger) if config.challenger else None,
+        priors=settings.priors,
         holdout_share=conf.holdout_share,
         counterparty_inputs=frozenset(conf.counterparty_features),
     )

@@ -95,6 +95,7 @@ def build_decider(settings: Settings, models: Models | None = None) -> Decider:
         limits=settings.limits,
         notify=settings.notifications,
         models=models.scorer if models else None,
+        priors=settings.priors,
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
-from contract.messages import Alert, Decision, Login, Notification, Payment, Reason
+from contract.messages import Action, Alert, Decision, Login, Notification, Payment, Reason
 from features.catalog import Features
 from scoring.budget import AlertBudget
 from scoring.limits import LimitsTable
@@ -15,12 +15,12 @@ from scoring.lists.entries import ListEntry
 from scoring.lists.index import Screening, list_reason
 from scoring.models.scorer import ModelScore, ModelScorer
 from scoring.notify import NotificationPolicy, notifications_for
-from scoring.policy import ACTION_RANK, Policy
+from scoring.policy import Policy
+from scoring.priors import SEVERITY_RANK, Priors, prior
 from scoring.rules.reload import RulesetHolder
 from scoring.rules.ruleset import RuleHit
-from scoring.score import SEVERITY_RANK, score
 
-__all__ = ["UNASSIGNED_BRANCH", "Decider", "ListSource", "Verdict"]
+__all__ = ["UNASSIGNED_BRANCH", "Decider", "Evidence", "ListSource", "Risk", "Verdict"]
 
 UNASSIGNED_BRANCH: Final = "unassigned"
 RULES_ONLY_MODEL: Final = "rules-only"
@@ -40,6 +40,36 @@ def _watch_hit(entry: ListEntry) -> RuleHit:
     return RuleHit(f"watch_{entry.entity}", entry.action, severity, reason.code, reason.detail)
 
 
+def _deny_hit(entry: ListEntry) -> RuleHit:
+    reason = list_reason(entry)
+    return RuleHit(f"deny_{entry.entity}", "block", "critical", reason.code, reason.detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What is known about one event before it is scored."""
+
+    hits: list[RuleHit]
+    """Rules, watch and deny hits: evidence, inputs of the risk score."""
+    policy: list[RuleHit]
+    """Limit step-ups: they decide an action and never move the score."""
+    screening: Screening
+    rules_version: str
+
+    @property
+    def keys(self) -> list[str]:
+        """Stacker input names of the evidence hits."""
+        return [f"rule:{h.rule_id}" for h in self.hits]
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    score: float
+    reasons: list[Reason]
+    model_version: str
+    model: ModelScore | None
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """Everything the flow emits for one scored event."""
@@ -53,13 +83,6 @@ class Verdict:
     list_hits: tuple[tuple[str, str, str], ...] = ()
     """(list, entity, source) of every list entry that blocked or flagged the event."""
     model: ModelScore | None = None
-
-
-def _model_reason(probability: float, anomaly: float) -> Reason:
-    return Reason(
-        "MODEL_SCORE",
-        f"learned model: fraud probability {probability:.2f}, anomaly {anomaly:.2f}",
-    )
 
 
 def _iso(ts: float) -> str:
@@ -86,7 +109,8 @@ def _summary(event: Payment | Login, action: str, reasons: list[Reason]) -> str:
 
 
 class Decider:
-    """Screens lists, evaluates the current ruleset, scores and applies the policy."""
+    """Evidence (lists, rules, limits) -> risk (the probability of fraud) -> action (policy)
+    -> decision, alert and notifications."""
 
     def __init__(
         self,
@@ -97,6 +121,7 @@ class Decider:
         limits: LimitsTable | None = None,
         notify: NotificationPolicy | None = None,
         models: ModelScorer | None = None,
+        priors: Priors | None = None,
         model_version: str = RULES_ONLY_MODEL,
         clock=time.time,
     ) -> None:
@@ -106,23 +131,18 @@ class Decider:
         self.limits = limits or LimitsTable()
         self.notify = notify or NotificationPolicy()
         self.models = models
+        self.priors = priors or (models.priors if models is not None else Priors())
         self.model_version = model_version
         budget = policy.review_budget_per_branch_day
         self.budget = AlertBudget(budget, floor=policy.challenge) if budget else None
         self.clock = clock
 
-    def decide(
-        self,
-        event: Payment | Login,
-        features: Features,
-        home_branch: str | None,
-        received_at: float,
-    ) -> Verdict:
-        now = self.clock()
+    def evidence(self, event: Payment | Login, features: Features, now: float) -> Evidence:
         screening = self.lists.screen(event, features, now)
         ruleset = self.rules.current()
         event_type = "payment" if isinstance(event, Payment) else "login"
         hits = ruleset.evaluate(features, event_type)
+        policy: list[RuleHit] = []
         if isinstance(event, Payment):
             over = self.limits.check(
                 event.auth_method,
@@ -132,52 +152,61 @@ class Decider:
                 float(features.get("daily_total", event.amount)),
             )
             if over is not None:
-                hits.append(over)
+                policy.append(over)
         hits.extend(_watch_hit(e) for e in screening.watch)
         if screening.suppressed_rules:
             hits = [h for h in hits if h.rule_id not in screening.suppressed_rules]
-        value, reasons = score(hits, features)
-        model_version = self.model_version
-        modelled = None
-        model_alone = False
-        if self.models is not None:
-            modelled = self.models.score(event, features, value)
-            if modelled.probability is not None and self.policy.combine == "model":
-                model_alone = True
-                value = modelled.probability
-                model_version = modelled.version or model_version
-                reasons = [_model_reason(modelled.probability, modelled.anomaly), *reasons]
-            elif modelled.probability is not None:
-                rules_action = self.policy.action(value, hits)
-                # Data + models + rules: the rules' evidence and the model's probability
-                # combine as independent evidence, so a fraud type the model has no labels
-                # for yet (chargebacks take weeks) keeps the score the rules give it.
-                value = 1.0 - (1.0 - value) * (1.0 - modelled.probability)
-                model_version = modelled.version or model_version
-                if ACTION_RANK[self.policy.by_score(value)] > ACTION_RANK[rules_action]:
-                    reasons = [_model_reason(modelled.probability, modelled.anomaly), *reasons]
-        listed = screening.deny
-        if listed and not model_alone:
-            # A deny hit cannot be overridden, and who listed it and why is what staff need first.
-            reasons = [list_reason(e) for e in listed] + reasons
-            value = max(value, 0.99)
-        branch = event.branch_id or home_branch or UNASSIGNED_BRANCH
+        hits.extend(_deny_hit(e) for e in screening.deny)
+        return Evidence(hits, policy, screening, ruleset.version)
+
+    def risk(self, event: Payment | Login, features: Features, ev: Evidence) -> Risk:
+        """The probability of fraud: the learned model's, or the priors' while it is cold."""
+        if self.models is None:
+            before = prior(ev.hits, features, self.priors)
+            return Risk(before.value, before.reasons, self.model_version, None)
+        modelled = self.models.score(event, features, ev.hits, ev.keys)
+        reasons = list(modelled.prior.reasons)
+        if modelled.learned is not None:
+            reasons.insert(
+                0,
+                Reason(
+                    "MODEL_SCORE",
+                    f"learned model: fraud probability {modelled.learned:.2f}, "
+                    f"anomaly rank {modelled.anomaly:.3f}",
+                ),
+            )
+        elif modelled.anomaly >= 0.99:
+            reasons.insert(
+                0, Reason("ANOMALY", f"rarer than {modelled.anomaly:.1%} of recent payments")
+            )
+        version = modelled.version or self.model_version
+        return Risk(modelled.probability, reasons, version, modelled)
+
+    def action(
+        self, event: Payment | Login, ev: Evidence, risk: Risk, branch: str
+    ) -> tuple[Action, list[Reason]]:
+        """The policy: thresholds on the risk, each rule's action and limit step-ups as floors,
+        deny hits block."""
         review_bar = None
         if self.budget is not None:
             day = event.ts.toordinal()
             review_bar = self.budget.threshold(branch, day)
-            self.budget.observe(branch, day, value)
-        if model_alone:
-            action = self.policy.by_score(value, review_bar)
-        else:
-            action = self.policy.action(value, hits, review_bar)
-        if listed and not model_alone:
-            action = "block"
-        elif (
+            self.budget.observe(branch, day, risk.score)
+        reasons = risk.reasons + [Reason(h.reason, h.detail) for h in ev.policy]
+        if self.policy.combine == "model" and risk.model is not None and risk.model.learned:
+            return self.policy.by_score(risk.score, review_bar), reasons
+        action = self.policy.action(risk.score, ev.hits + ev.policy, review_bar)
+        listed = ev.screening.deny
+        if listed:
+            # A deny hit cannot be overridden, and who listed it and why is what staff need first.
+            denied = [list_reason(e) for e in listed]
+            return "block", denied + [r for r in reasons if r not in denied]
+        modelled = risk.model
+        if (
             action == "block"
             and modelled is not None
-            and modelled.probability is not None
-            and not any(h.action == "block" for h in hits)
+            and modelled.learned is not None
+            and not any(h.action == "block" for h in ev.hits)
             and self.models is not None
             and self.models.holdout(event.event_id)
         ):
@@ -188,23 +217,51 @@ class Decider:
                 Reason("MODEL_HOLDOUT", "model-only block sent to review to measure it"),
                 *reasons,
             ]
+        return action, reasons
+
+    def decide(
+        self,
+        event: Payment | Login,
+        features: Features,
+        home_branch: str | None,
+        received_at: float,
+    ) -> Verdict:
+        now = self.clock()
+        ev = self.evidence(event, features, now)
+        risk = self.risk(event, features, ev)
+        branch = event.branch_id or home_branch or UNASSIGNED_BRANCH
+        action, reasons = self.action(event, ev, risk, branch)
+        return self._emit(event, features, received_at, ev, risk, action, reasons, branch)
+
+    def _emit(
+        self,
+        event: Payment | Login,
+        features: Features,
+        received_at: float,
+        ev: Evidence,
+        risk: Risk,
+        action: Action,
+        reasons: list[Reason],
+        branch: str,
+    ) -> Verdict:
         done = self.clock()
         decision = Decision(
             event_id=event.event_id,
             account_id=event.account_id,
-            event_type=event_type,  # type: ignore[arg-type]
+            event_type="payment" if isinstance(event, Payment) else "login",
             event_ts=event.ts.isoformat(),
             ts=_iso(done),
             action=action,
-            score=round(min(1.0, value), 6),
+            score=round(min(1.0, risk.score), 6),
             reasons=reasons if action != "allow" else [],
-            rules_version=ruleset.version,
-            model_version=model_version,
+            rules_version=ev.rules_version,
+            model_version=risk.model_version,
             latency_ms=round(max(0.0, done - received_at) * 1000.0, 3),
         )
         alert = None
+        listed = ev.screening.deny
         if action in ("review", "block"):
-            severity = _severity([h.severity for h in hits] + ["critical"] * bool(listed), value)
+            severity = _severity([h.severity for h in ev.hits + ev.policy], decision.score)
             alert = Alert(
                 alert_id=f"alert-{event.event_id}",
                 event_id=event.event_id,
@@ -218,12 +275,13 @@ class Decider:
                 created_at=decision.ts,
             )
         notes = tuple(notifications_for(event, features, decision, self.notify))
+        all_hits = ev.hits + ev.policy
         return Verdict(
             decision,
             alert,
             features,
-            tuple((h.rule_id, h.action) for h in hits),
+            tuple((h.rule_id, h.action) for h in all_hits if not h.rule_id.startswith("deny_")),
             notes,
-            tuple((e.kind, e.entity, e.source) for e in (*listed, *screening.watch)),
-            modelled,
+            tuple((e.kind, e.entity, e.source) for e in (*listed, *ev.screening.watch)),
+            risk.model,
         )

@@ -1,94 +1,112 @@
 """A versioned set of trained models, and its checksummed snapshot bytes.
 
-One bundle holds a classifier and a calibrating stacker per event type. It
-scores only once it has seen enough labels of both classes; before that the
-decision is the rules' alone and `model_version` says so.
+One bundle holds, per event type, a classifier (a River recipe) and a stacker. The
+stacker is where risk is made: it starts from the prior (the evidence's worth as
+configured, `scoring.priors`) as a fixed offset and learns from labels how far the
+classifier's output, the anomaly rank and each rule or list hit move the odds of
+fraud. Its odds are learned on the labelled mix and shifted back to odds on traffic
+by the labelling shares estimated from the stream (`scoring.models.label_rates`).
+A head scores once it has seen enough labels of both classes; its weight against
+the prior then grows with the frauds it has learned from, so the handover from
+priors to the learned model has no step.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from scoring.models.counterparties import CounterpartyStats
-from scoring.models.learners import classifier, stacker
+from scoring.models.label_rates import LabelRates
+from scoring.models.learners import WEIGHTED_RECIPES, classifier
+from scoring.models.logit import OnlineLogit, logit, sigmoid
 from scoring.models.vectors import Vector
 
-__all__ = ["COLD", "FrozenBundle", "ModelBundle", "Snapshot", "SnapshotError"]
+__all__ = ["COLD", "FrozenBundle", "ModelBundle", "Snapshot", "SnapshotError", "stack_inputs"]
 
 COLD: Final = "cold"
-_FORMAT: Final = 1
+_FORMAT: Final = 2
 
 
 class SnapshotError(ValueError):
     """A snapshot whose bytes do not match its checksum, or of an unknown format."""
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+def stack_inputs(raw: float, anomaly: float, evidence: Sequence[str]) -> dict[str, float]:
+    """What the stacker reads: the classifier's logit, the anomaly rank's, and each hit."""
+    z = {"classifier": logit(raw), "anomaly": logit(anomaly)}
+    for key in evidence:
+        z[key] = 1.0
+    return z
 
 
 @dataclass
 class _Head:
     """The models for one event type."""
 
-    classifier: Any = field(default_factory=classifier)
-    stacker: Any = field(default_factory=stacker)
+    classifier: Any
+    recipe: str = "logistic"
+    stacker: OnlineLogit = field(default_factory=OnlineLogit)
+    rates: LabelRates = field(default_factory=LabelRates)
     labels: int = 0
     positives: int = 0
 
     def raw(self, x: Vector) -> float:
         return float(self.classifier.predict_proba_one(x).get(True, 0.0))
 
-    def stacked(self, raw: float, anomaly: float, rules: float) -> dict[str, float]:
-        return {"logit": _logit(raw), "anomaly": anomaly}
-
-    def frozen(self, prior_shift: float) -> _FrozenHead:
-        """The same predictions as one weighted sum: scaling folded into the weights."""
-        scaler, model = self.classifier["StandardScaler"], self.classifier["LogisticRegression"]
-        weights: dict[str, float] = {}
-        bias = float(model.intercept)
-        for name, w in model._weights.items():
-            var = scaler.vars.get(name, 0.0)
-            if var:
-                scaled = w / var**0.5
-                weights[name] = scaled
-                bias -= scaled * scaler.means[name]
+    def frozen(self, trust: float) -> _FrozenHead:
+        weights: dict[str, float] | None = None
+        bias = 0.0
+        model = None
+        if self.recipe == "logistic":
+            # The scaler folded into the weights: one weighted sum per event.
+            scaler, lr = self.classifier["StandardScaler"], self.classifier["LogisticRegression"]
+            weights = {}
+            bias = float(lr.intercept)
+            for name, w in lr.weights.items():
+                var = scaler.vars.get(name, 0.0)
+                if var:
+                    scaled = w / var**0.5
+                    weights[name] = scaled
+                    bias -= scaled * scaler.means[name]
+        else:
+            model = self.classifier  # a loaded snapshot is this worker's own copy
         st = self.stacker
-        w_logit, w_anomaly = (float(st._weights.get(k, 0.0)) for k in _STACKED)
-        return _FrozenHead(weights, bias, (float(st.intercept) - prior_shift, w_logit, w_anomaly))
-
-
-_STACKED: Final = ("logit", "anomaly")
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+        return _FrozenHead(weights, bias, model, dict(st.weights), st.bias, self.rates.shift, trust)
 
 
 @dataclass(frozen=True, slots=True)
 class _FrozenHead:
-    weights: dict[str, float]
+    weights: dict[str, float] | None
     bias: float
-    stack: tuple[float, float, float]
+    model: Any
+    stack_weights: dict[str, float]
+    stack_bias: float
+    shift: float
+    trust: float
+    """0..1: how much of the learned departure from the prior is used."""
 
-    def predict(self, x: Vector, anomaly: float, rules: float) -> float:
+    def raw(self, x: Vector) -> float:
         w = self.weights
+        if w is None:
+            return float(self.model.predict_proba_one(x).get(True, 0.0))
         z = self.bias
         for name, value in x.items():
             weight = w.get(name)
             if weight is not None:
                 z += weight * value
-        b, w_logit, w_anomaly = self.stack
-        return _sigmoid(b + w_logit * _logit(_sigmoid(z)) + w_anomaly * anomaly)
+        return sigmoid(z)
+
+    def predict(self, x: Vector, anomaly: float, evidence: Sequence[str], prior: float) -> float:
+        base = logit(prior)
+        z = base + self.shift + self.stack_bias
+        sw = self.stack_weights
+        for name, value in stack_inputs(self.raw(x), anomaly, evidence).items():
+            z += sw.get(name, 0.0) * value
+        return sigmoid(base + self.trust * (z - self.shift - base))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +119,18 @@ class FrozenBundle:
     """None for an event type that is still cold."""
     counterparties: CounterpartyStats
 
-    def predict(self, event_type: str, x: Vector, anomaly: float, rules: float) -> float | None:
+    def predict(
+        self, event_type: str, x: Vector, anomaly: float, evidence: Sequence[str], prior: float
+    ) -> float | None:
         head = self.heads.get(event_type)
-        return head.predict(x, anomaly, rules) if head is not None else None
+        return head.predict(x, anomaly, evidence, prior) if head is not None else None
 
 
 @dataclass
 class ModelBundle:
     name: str = "champion"
     learning_rate: float = 0.01
+    recipe: str = "logistic"
     origin: str = ""
     """Set when promoted from a challenger, so the version says where it came from."""
     counterparties: CounterpartyStats = field(default_factory=CounterpartyStats)
@@ -118,15 +139,31 @@ class ModelBundle:
     """Label time of the newest label learned: the bundle knows nothing later."""
     min_labels: int = 50
     min_positives: int = 5
+    ramp_positives: int = 50
+    """Frauds learned from after which the learned model is trusted fully over the prior."""
     fraud_weight: float = 3.0
     """Fraud labels weigh this much more when the classifier learns to rank."""
-    legit_weight: float = 50.0
-    """A legitimate label stands for this many unlabelled legitimate events: 1 / the share
-    of legitimate events that ever get a label. Calibration divides the odds by it."""
+    fraud_label_share: float = 1.0
+    """Share of fraudulent events that get a label (config)."""
+    legit_label_share: float | None = None
+    """Share of legitimate events that get a label: None estimates it from the stream."""
 
     def __post_init__(self) -> None:
         for event_type in ("payment", "login"):
-            self.heads.setdefault(event_type, _Head(classifier(self.learning_rate)))
+            self.heads.setdefault(
+                event_type,
+                _Head(
+                    classifier(self.recipe, self.learning_rate),
+                    self.recipe,
+                    rates=LabelRates(
+                        fraud_share=self.fraud_label_share, legit_override=self.legit_label_share
+                    ),
+                ),
+            )
+
+    received: int = 0
+    """Label messages learned: the version's number (labels a session passed on to its
+    login are learned too, but are not counted here)."""
 
     @property
     def labels(self) -> int:
@@ -134,48 +171,61 @@ class ModelBundle:
 
     @property
     def version(self) -> str:
-        return f"{self.name}-{self.labels}{self.origin}"
+        return f"{self.name}-{self.received}{self.origin}"
 
     def warm(self, event_type: str) -> bool:
         head = self.heads[event_type]
         return head.labels >= self.min_labels and head.positives >= self.min_positives
 
-    def predict(self, event_type: str, x: Vector, anomaly: float, rules: float) -> float | None:
-        """Calibrated fraud probability, or None while this event type is still cold."""
+    def _trust(self, event_type: str) -> float:
+        return min(1.0, self.heads[event_type].positives / max(1, self.ramp_positives))
+
+    def predict(
+        self, event_type: str, x: Vector, anomaly: float, evidence: Sequence[str], prior: float
+    ) -> float | None:
+        """Fraud probability on traffic, or None while this event type is still cold."""
         if not self.warm(event_type):
             return None
         head = self.heads[event_type]
-        z = head.stacked(head.raw(x), anomaly, rules)
-        labelled = float(head.stacker.predict_proba_one(z).get(True, 0.0))
-        return _sigmoid(_logit(labelled) - self.prior_shift)
+        return self._blend(event_type, stack_inputs(head.raw(x), anomaly, evidence), prior)
 
-    @property
-    def prior_shift(self) -> float:
-        """Labels over-represent fraud: the odds learned on them, divided back to traffic's."""
-        return math.log(self.legit_weight)
+    def _blend(self, event_type: str, z: dict[str, float], prior: float) -> float:
+        head = self.heads[event_type]
+        base = logit(prior)
+        shift = head.rates.shift
+        learned = head.stacker.decision(z, offset=base + shift) - shift
+        return sigmoid(base + self._trust(event_type) * (learned - base))
 
     def learn(
         self,
         event_type: str,
         x: Vector,
         anomaly: float,
-        rules: float,
+        evidence: Sequence[str],
+        prior: float,
         fraud: bool,
         at: float,
         parties: Sequence[str] = (),
+        seq: int = 0,
+        *,
+        derived: bool = False,
     ) -> float | None:
         """Learn one label; returns the prediction made just before (prequential)."""
         head = self.heads[event_type]
-        before = self.predict(event_type, x, anomaly, rules)
-        raw = head.raw(x)
-        head.classifier.learn_one(x, fraud, w=self.fraud_weight if fraud else 1.0)
-        # The stacker learns from the classifier's output before this label, as it will see it.
-        # It learns on the labelled mix, unweighted (large weights make SGD unstable), and the
-        # prior shift at prediction time turns its odds into odds on real traffic.
-        head.stacker.learn_one(head.stacked(raw, anomaly, rules), fraud)
+        z = stack_inputs(head.raw(x), anomaly, evidence)
+        before = self._blend(event_type, z, prior) if self.warm(event_type) else None
+        if head.recipe in WEIGHTED_RECIPES:
+            head.classifier.learn_one(x, fraud, w=self.fraud_weight if fraud else 1.0)
+        else:
+            head.classifier.learn_one(x, fraud)
+        head.rates.learn(seq, fraud)
+        # The stacker learns from the classifier's output before this label, as it will see
+        # it, on the labelled mix: the prior enters in labelled-mix odds.
+        head.stacker.learn(z, fraud, offset=logit(prior) + head.rates.shift)
         head.labels += 1
         head.positives += fraud
-        self.counterparties.learn(list(parties), fraud)
+        self.received += not derived
+        self.counterparties.learn(list(parties), fraud, at)
         self.as_of = max(self.as_of, at)
         return before
 
@@ -184,7 +234,7 @@ class ModelBundle:
             self.version,
             self.as_of,
             {
-                t: (h.frozen(self.prior_shift) if self.warm(t) else None)
+                t: (h.frozen(self._trust(t)) if self.warm(t) else None)
                 for t, h in self.heads.items()
             },
             self.counterparties,
@@ -206,7 +256,11 @@ class Snapshot:
     def load(self) -> ModelBundle:
         if hashlib.sha256(self.blob).hexdigest() != self.checksum:
             raise SnapshotError(f"snapshot {self.version}: checksum mismatch")
-        fmt, bundle = pickle.loads(self.blob)  # checksummed, and only from the configured store
+        try:
+            fmt, bundle = pickle.loads(self.blob)  # checksummed, and only from the configured store
+        except Exception as exc:
+            kind = type(exc).__name__
+            raise SnapshotError(f"snapshot {self.version}: unreadable ({kind})") from None
         if fmt != _FORMAT or not isinstance(bundle, ModelBundle):
             raise SnapshotError(f"snapshot {self.version}: unknown format {fmt!r}")
         return bundle

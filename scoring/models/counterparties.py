@@ -1,28 +1,38 @@
-"""Fraud rates of counterparties over their labelled history, as known when a decision is made.
+"""Fraud rates of counterparties over recent labels, as known when a decision is made.
 
-A payee that received money in three confirmed frauds is evidence about the
-next transfer to it, whichever account sends it. The learner counts, for each
-payee, merchant, terminal, device and IP it has labels for, how many were
-fraud; the counts travel inside each model snapshot, so a decision sees them
-exactly as of that snapshot and never a label from its future. Rates are
-smoothed toward the overall labelled fraud share, so an entity with one
-label is not called 100% fraud.
+A terminal where three cards were skimmed last week is evidence about the next
+card used there, whichever account it belongs to. The learner counts, for each
+payee, merchant, terminal, device and IP, the labels that arrived and how many said
+fraud, in exponentially decayed counters with 1-, 7- and 30-day time constants (the
+Fraud Detection Handbook's delayed-window terminal risk, without having to know the
+label delay: only labels that had *arrived* count). The counters travel inside each
+model snapshot, so a decision sees them exactly as of its snapshot and never a label
+from its future.
+
+Counterparties are hashed into a fixed table: memory and snapshot size do not grow
+with the number of terminals or payees, and the table pickles as two flat arrays.
+Two counterparties sharing a slot share their counts; with the default 2^17 slots and
+tens of thousands of active counterparties that blurs a few percent of them, and
+the rates are smoothed toward the overall labelled fraud share, so an entity with
+one label is not called 100% fraud.
 """
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+import zlib
+from array import array
 from dataclasses import dataclass, field
 from typing import Final
 
 from contract.messages import Login, Payment
 
-__all__ = ["KINDS", "CounterpartyStats", "parties"]
+__all__ = ["HORIZONS", "KINDS", "CounterpartyStats", "parties"]
 
 KINDS: Final = ("payee", "merchant", "terminal", "device", "ip")
-
-_SMOOTHING: Final = 5.0
+HORIZONS: Final = (("1d", 86400.0), ("7d", 7 * 86400.0), ("30d", 30 * 86400.0))
+_H: Final = len(HORIZONS)
+_SMOOTHING: Final = 2.0
 
 
 def parties(event: Payment | Login) -> list[str]:
@@ -40,39 +50,75 @@ def parties(event: Payment | Login) -> list[str]:
     return [f"{kind}:{value}" for kind, value in zip(KINDS, values, strict=True) if value]
 
 
+def _names(kind: str) -> tuple[tuple[str, ...], str, str]:
+    rates = tuple(f"cp_fraud_rate_{h}.{kind}" for h, _ in HORIZONS)
+    return rates, f"cp_labels_30d.{kind}", f"cp_frauds_7d.{kind}"
+
+
+_NAMES: Final = {kind: _names(kind) for kind in KINDS}
+
+
 @dataclass
 class CounterpartyStats:
-    cap: int = 50_000
-    """Most counterparties kept (about 60 B each in a snapshot); the least recently labelled
-    are forgotten first; 0 keeps none."""
-    counts: OrderedDict[str, tuple[int, int]] = field(default_factory=OrderedDict)
-    """`kind:value` -> (fraud labels, labels)."""
+    slots: int = 1 << 17
+    """Size of the hashed table (a power of two); 0 keeps none."""
     fraud: int = 0
     labels: int = 0
+    counts: array = field(default_factory=lambda: array("f"))
+    """Per slot: decayed fraud labels then decayed labels, one of each per horizon."""
+    last: array = field(default_factory=lambda: array("d"))
+    """Per slot: label time the slot's counters were last decayed to."""
 
-    def learn(self, keys: list[str], fraud: bool) -> None:
+    def __post_init__(self) -> None:
+        if self.slots and not self.counts:
+            if self.slots & (self.slots - 1):
+                raise ValueError("counterparty slots must be a power of two")
+            self.counts = array("f", bytes(4 * 2 * _H * self.slots))
+            self.last = array("d", bytes(8 * self.slots))
+
+    def _slot(self, key: str) -> int:
+        return zlib.crc32(key.encode()) & (self.slots - 1)
+
+    def learn(self, keys: list[str], fraud: bool, at: float) -> None:
         self.labels += 1
         self.fraud += fraud
-        if not self.cap:
+        if not self.slots:
             return  # not a model input here: keep snapshots small
-        counts = self.counts
+        counts, last = self.counts, self.last
         for key in keys:
-            f, n = counts.pop(key, (0, 0))
-            counts[key] = (f + fraud, n + 1)
-        while len(counts) > self.cap:
-            counts.popitem(last=False)
+            i = self._slot(key)
+            dt = max(0.0, at - last[i])
+            last[i] = max(last[i], at)
+            base = 2 * _H * i
+            for h, (_, tau) in enumerate(HORIZONS):
+                keep = math.exp(-dt / tau)
+                counts[base + h] = counts[base + h] * keep + fraud
+                counts[base + _H + h] = counts[base + _H + h] * keep + 1.0
 
-    def features(self, keys: list[str], kinds: frozenset[str]) -> dict[str, float]:
-        """Smoothed rate and label count of each counterparty of one of `kinds`; an unknown
-        one gets the prior and 0, so "never labelled" is a value, not a missing input."""
-        prior = (self.fraud + 1.0) / (self.labels + 2.0)
+    def features(self, keys: list[str], kinds: frozenset[str], t: float) -> dict[str, float]:
+        """Smoothed rates per horizon and label counts of each counterparty of one of `kinds`,
+        decayed to time `t`; an unknown one gets the prior and 0, so "never labelled" is a
+        value, not a missing input."""
         out: dict[str, float] = {}
-        counts = self.counts
+        if not self.slots:
+            return out
+        prior = (self.fraud + 1.0) / (self.labels + 2.0)
+        counts, last = self.counts, self.last
         for key in keys:
             kind = key.split(":", 1)[0]
             if kind not in kinds:
                 continue
-            f, n = counts.get(key, (0, 0))
-            out[f"cp_fraud_rate.{kind}"] = (f + _SMOOTHING * prior) / (n + _SMOOTHING)
-            out[f"cp_labels.{kind}"] = math.log1p(n)
+            rates, labels_30d, frauds_7d = _NAMES[kind]
+            i = self._slot(key)
+            dt = max(0.0, t - last[i])
+            base = 2 * _H * i
+            for h, (_, tau) in enumerate(HORIZONS):
+                keep = math.exp(-dt / tau)
+                f = counts[base + h] * keep
+                n = counts[base + _H + h] * keep
+                out[rates[h]] = (f + _SMOOTHING * prior) / (n + _SMOOTHING)
+                if h == 1:
+                    out[frauds_7d] = math.log1p(f)
+                elif h == 2:
+                    out[labels_30d] = math.log1p(n)
         return out

@@ -26,8 +26,9 @@ class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
     account_id: str
     x: Vector
     anomaly: float
+    """The anomaly detector's rank of the event, in [0, 1) (0.5 when not scored)."""
     rules: float
-    """The rules-only score at decision time."""
+    """The prior at decision time (`scoring.priors`): the stacker's offset."""
     parties: list[str] = []
     """The event's counterparties (`payee:X`, ...): the label teaches about them too."""
     action: str = ""
@@ -35,6 +36,13 @@ class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
     branch_id: str = ""
     rule_ids: list[str] = []
     """Rules that fired, so each label also measures their precision."""
+    evidence: list[str] = []
+    """Stacker inputs that fired: `rule:ID`, `watch:ENTITY`, `deny:ENTITY`, `signal:CODE`."""
+    seq: int = 0
+    """Ordinal of the event among the events of its type this process scored (label rates)."""
+    session_login: str = ""
+    """A payment's session: the event_id of the login that opened it, so its label
+    teaches the login head too."""
 
 
 encode = msgspec.msgpack.Encoder().encode

@@ -1,29 +1,53 @@
-"""The model recipes: one supervised classifier per event type and an anomaly detector.
+"""The model recipes: a supervised classifier per event type, named in config, and a detector.
 
-Chosen by measured quality per microsecond (`riskflow bench models`): scaling
-plus logistic regression scores in about 7 µs and is well calibrated; an
-adaptive random forest scored about 100 µs for no better precision on the
-simulated bank. Fraud is rare, so fraud labels weigh more when learning.
+A recipe is a River estimator. `logistic` (scaling plus logistic regression) is the
+default: it scores in a few microseconds as one weighted sum once frozen, and on the
+public benchmarks the alternatives did not pay for their cost (docs/performance.md,
+`riskflow bench models`). Fraud is rare, so fraud labels weigh more when the
+classifier learns to rank; the stacker (`scoring.models.logit`) calibrates.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
-from river import anomaly, compose, linear_model, optim, preprocessing
+from river import anomaly, compose, forest, linear_model, optim, preprocessing
 
-__all__ = ["anomaly_detector", "classifier", "stacker"]
+__all__ = ["RECIPES", "WEIGHTED_RECIPES", "anomaly_detector", "classifier"]
 
 
-def classifier(learning_rate: float = 0.01, l2: float = 1e-3) -> Any:
+def _logistic(learning_rate: float, seed: int) -> Any:
     return preprocessing.StandardScaler() | linear_model.LogisticRegression(
-        optimizer=optim.SGD(learning_rate), l2=l2
+        optimizer=optim.SGD(learning_rate), l2=1e-3
     )
 
 
-def stacker() -> Any:
-    """Calibrates [classifier logit, anomaly score] into one probability."""
-    return linear_model.LogisticRegression(optimizer=optim.SGD(0.05))
+def _amf(learning_rate: float, seed: int) -> Any:
+    return forest.AMFClassifier(n_estimators=10, use_aggregation=True, dirichlet=0.5, seed=seed)
+
+
+def _arf(learning_rate: float, seed: int) -> Any:
+    return forest.ARFClassifier(n_models=10, seed=seed)
+
+
+RECIPES: Final[dict[str, Callable[[float, int], Any]]] = {
+    "logistic": _logistic,
+    "amf": _amf,
+    "arf": _arf,
+}
+"""Recipe name -> factory(learning_rate, seed)."""
+
+WEIGHTED_RECIPES: Final = frozenset({"logistic", "arf"})
+"""Recipes whose `learn_one` takes a sample weight."""
+
+
+def classifier(recipe: str = "logistic", learning_rate: float = 0.01, seed: int = 42) -> Any:
+    try:
+        factory = RECIPES[recipe]
+    except KeyError:
+        raise ValueError(f"unknown model recipe {recipe!r}; known: {sorted(RECIPES)}") from None
+    return factory(learning_rate, seed)
 
 
 def anomaly_detector(seed: int = 42) -> Any:

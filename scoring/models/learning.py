@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,9 +43,14 @@ class LearnerConfig:
     learning_rate: float = 0.01
     """The champion's classifier step size when it starts from nothing."""
     challenger_learning_rate: float = 0.005
-    legit_weight: float = 50.0
-    counterparty_cap: int = 0
-    """Counterparties whose labels are counted in the snapshots (0 when none is a model input)."""
+    recipe: str = "logistic"
+    fraud_label_share: float = 1.0
+    legit_label_share: float | None = None
+    """None: estimated from the stream (`scoring.models.label_rates`)."""
+    counterparty_slots: int = 0
+    """Size of the champion's counterparty table (0 when no counterparty is a model input)."""
+    session_logins_cap: int = 100_000
+    """Most session logins remembered as already labelled through a payment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,8 @@ class _State:
     since_publish: int = 0
     last_publish_at: float = 0.0
     published: str = ""
+    session_labelled: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    """Logins already labelled through a payment of their session (each learned once)."""
 
 
 def _dead(fb: Feedback, reason: str, error: str) -> DeadLetter:
@@ -109,12 +117,9 @@ class Learner:
             return None
         resumed = self._resume(self.cfg.challenger)
         if resumed.labels == 0:
-            resumed = ModelBundle(
-                name=self.cfg.challenger,
-                learning_rate=self.cfg.challenger_learning_rate,
-                legit_weight=self.cfg.legit_weight,
-                counterparties=CounterpartyStats(self.cfg.counterparty_cap),
-            )
+            # The challenger reads the champion's counterparty rates (the scorer adds them to
+            # the vector both score), so it keeps no table of its own.
+            resumed = self._fresh(self.cfg.challenger, self.cfg.challenger_learning_rate, 0)
         return resumed
 
     def _resume(self, name: str) -> ModelBundle:
@@ -126,18 +131,27 @@ class Learner:
                     return snap.load()
                 except SnapshotError as exc:
                     log.error("skipping snapshot: %s", exc)
+        return self._fresh(name, self.cfg.learning_rate, self.cfg.counterparty_slots)
+
+    def _fresh(self, name: str, learning_rate: float, slots: int) -> ModelBundle:
+        cfg = self.cfg
         return ModelBundle(
             name=name,
-            learning_rate=self.cfg.learning_rate,
-            legit_weight=self.cfg.legit_weight,
-            counterparties=CounterpartyStats(self.cfg.counterparty_cap),
+            learning_rate=learning_rate,
+            recipe=cfg.recipe,
+            fraud_label_share=cfg.fraud_label_share,
+            legit_label_share=cfg.legit_label_share,
+            counterparties=CounterpartyStats(slots),
         )
 
     def snapshot(self) -> bytes:
         return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
 
     def restore(self, blob: bytes) -> None:
-        self.state = pickle.loads(blob)
+        state = pickle.loads(blob)
+        if not hasattr(state, "session_labelled"):  # state saved before sessions were labelled
+            state.session_labelled = OrderedDict()
+        self.state = state
 
     def _adopt_promotion(self) -> None:
         newest = self.store.newest(self.cfg.champion)
@@ -198,11 +212,35 @@ class Learner:
             if state.since_publish and at - state.last_publish_at >= self.cfg.every_s:
                 self.publish(at)
             learned.append(self._learn(record, fb.label == "fraud", at))
+            if record.session_login:
+                self._learn_session(record.session_login, fb.label == "fraud", at)
             if state.since_publish >= self.cfg.every_labels:
                 self.publish(at)
         return learned, dead
 
-    def _learn(self, record: LoggedEvent, fraud: bool, at: float) -> Learned:
+    def _learn_session(self, login_id: str, fraud: bool, at: float) -> None:
+        """A payment's label also labels the login that opened its session, once: banks
+        label money, and the login head would otherwise never warm."""
+        done = self.state.session_labelled
+        if login_id in done:
+            return
+        (blob,) = self.features.get_many([login_id])
+        if blob is None:
+            return
+        try:
+            record = decode(blob)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return
+        if record.event_type != "login" or record.ts > at:
+            return
+        done[login_id] = None
+        while len(done) > self.cfg.session_logins_cap:
+            done.popitem(last=False)
+        self._learn(record, fraud, at, derived=True)
+
+    def _learn(
+        self, record: LoggedEvent, fraud: bool, at: float, *, derived: bool = False
+    ) -> Learned:
         state = self.state
         champ, challenger = state.champion, state.challenger
         # Versions as they predicted: prequential metrics belong to the model before the label.
@@ -211,13 +249,15 @@ class Learner:
             record.event_type,
             record.x,
             record.anomaly,
+            record.evidence,
             record.rules,
             fraud,
             at,
             record.parties,
+            record.seq,
         )
-        before = champ.learn(*args)
-        challenger_before = challenger.learn(*args) if challenger else None
+        before = champ.learn(*args, derived=derived)
+        challenger_before = challenger.learn(*args, derived=derived) if challenger else None
         state.since_publish += 1
         return Learned(
             record.event_type,

@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Final
 
 from contract.messages import Login, Payment
 from features.catalog import Features
+from scoring.models.anomaly_rank import AnomalyRank
 from scoring.models.counterparties import parties
 from scoring.models.featurelog import LoggedEvent
 from scoring.models.holder import ModelHolder
 from scoring.models.learners import anomaly_detector
 from scoring.models.vectors import ANOMALY_INPUTS, vector
+from scoring.priors import Prior, Priors, anomaly_prior, prior
+from scoring.rules.ruleset import RuleHit
 
 __all__ = ["ModelScore", "ModelScorer"]
 
 _BUCKETS: Final = 100_000
+_NEUTRAL_RANK: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class ModelScore:
     version: str | None
     """The champion snapshot that scored, or None while cold."""
-    probability: float | None
+    probability: float
+    """The risk: the learned model's probability, or the prior while cold."""
+    prior: Prior
+    learned: float | None
+    """The champion's probability, None while cold."""
     anomaly: float
+    """The detector's rank of the event in [0, 1)."""
     challenger: str | None
     challenger_probability: float | None
     logged: LoggedEvent
@@ -37,6 +47,7 @@ class ModelScorer:
         champion: ModelHolder,
         challenger: ModelHolder | None = None,
         *,
+        priors: Priors | None = None,
         holdout_share: float = 0.005,
         shadow_share: float = 0.1,
         anomaly_learn_every: int = 4,
@@ -45,14 +56,16 @@ class ModelScorer:
     ) -> None:
         self.champion = champion
         self.challenger = challenger
+        self.priors = priors or Priors()
         self.holdout_share = holdout_share
         self.shadow_share = shadow_share
         self.counterparty_inputs = counterparty_inputs
         # Each process's detector learns from the events it sees; it needs no labels. Learning
         # from one event in a few keeps its picture of normal at a quarter of the cost.
         self._detector = anomaly_detector(anomaly_seed)
+        self._rank = AnomalyRank()
         self._learn_every = anomaly_learn_every
-        self._seen = 0
+        self._seq = {"payment": 0, "login": 0}
 
     @staticmethod
     def _bucket(event_id: str) -> float:
@@ -62,37 +75,71 @@ class ModelScorer:
     def holdout(self, event_id: str) -> bool:
         return self._bucket(event_id) < self.holdout_share
 
-    def score(self, event: Payment | Login, features: Features, rules: float) -> ModelScore:
+    def _anomaly(self, x: dict[str, float]) -> float:
+        # The detector reads the few profile inputs plus the event's own attributes (a card
+        # data set's anonymised components are most of what is known about a payment).
+        small = {k: x[k] for k in ANOMALY_INPUTS if k in x}
+        for key, value in x.items():
+            if key.startswith("attr."):
+                small[key] = value
+        raw = float(self._detector.score_one(small))
+        if not math.isfinite(raw):
+            raw = 0.0
+        rank = self._rank.rank(raw)
+        self._rank.observe(raw)
+        if self._seq["payment"] % self._learn_every == 0:
+            self._detector.learn_one(small)
+        return rank
+
+    def score(
+        self, event: Payment | Login, features: Features, hits: list[RuleHit], evidence: list[str]
+    ) -> ModelScore:
+        """`hits`: the evidence hits (rules, lists) for the prior; `evidence`: their stacker
+        input names."""
         event_type = "payment" if isinstance(event, Payment) else "login"
+        self._seq[event_type] += 1
         x = vector(event, features)
-        anomaly = 0.0
         if event_type == "payment":
             # Payments only: what is anomalous about a login (failures, new device, travel)
             # is already in its features, and the detector is the costliest step here.
-            small = {k: x[k] for k in ANOMALY_INPUTS if k in x}
-            anomaly = float(self._detector.score_one(small))
-            self._seen += 1
-            if self._seen % self._learn_every == 0:
-                self._detector.learn_one(small)
+            rank = self._anomaly(x)
+            term = anomaly_prior(rank, self._rank.seen, self.priors)
+        else:
+            rank, term = _NEUTRAL_RANK, None
+        before = prior(hits, features, self.priors, term)
+        keys = [*evidence, *before.signals]
         ts = event.ts.timestamp()
         bundle = self.champion.for_event(ts)
-        # Counterparties are only logged when their labels are counted (they are an input).
-        keys = parties(event) if self.counterparty_inputs else []
+        cp_keys = parties(event) if self.counterparty_inputs else []
         if bundle is not None and self.counterparty_inputs:
             # Counterparty fraud rates as of the snapshot: logged with x, so learning sees them too.
-            x.update(bundle.counterparties.features(keys, self.counterparty_inputs))
-        probability = bundle.predict(event_type, x, anomaly, rules) if bundle else None
+            x.update(bundle.counterparties.features(cp_keys, self.counterparty_inputs, ts))
+        learned = bundle.predict(event_type, x, rank, keys, before.value) if bundle else None
         shadow = None
         if self.challenger is not None and self._bucket(event.event_id) < self.shadow_share:
             # Shadow scores on a sample show the challenger's alert mix; its quality is
             # measured on every label, prequentially, by the learner.
             shadow = self.challenger.for_event(ts)
-        shadow_p = shadow.predict(event_type, x, anomaly, rules) if shadow else None
-        record = LoggedEvent(event_type, ts, event.account_id, x, anomaly, rules, keys)
+        shadow_p = shadow.predict(event_type, x, rank, keys, before.value) if shadow else None
+        session = str(features.get("session_login_id", "")) if event_type == "payment" else ""
+        record = LoggedEvent(
+            event_type,
+            ts,
+            event.account_id,
+            x,
+            rank,
+            before.value,
+            cp_keys,
+            evidence=keys,
+            seq=self._seq[event_type],
+            session_login=session,
+        )
         return ModelScore(
-            bundle.version if bundle and probability is not None else None,
-            probability,
-            anomaly,
+            bundle.version if bundle and learned is not None else None,
+            learned if learned is not None else before.value,
+            before,
+            learned,
+            rank,
             shadow.version if shadow and shadow_p is not None else None,
             shadow_p,
             record,

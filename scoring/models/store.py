@@ -30,7 +30,7 @@ class ModelStore(Protocol):
 class MemoryModelStore:
     """In-process store for backtests and tests; keeps the last `keep` snapshots per name."""
 
-    def __init__(self, keep: int = 64) -> None:
+    def __init__(self, keep: int = 16) -> None:
         self.keep = keep
         self._lock = threading.Lock()
         self._snaps: dict[str, list[Snapshot]] = {}

@@ -47,7 +47,8 @@ ANOMALY_INPUTS: Final[tuple[str, ...]] = (
 
 
 def vector(event: Payment | Login, features: Features) -> Vector:
-    """Numbers only: booleans as 0/1, magnitudes on a signed log scale, categories one-hot."""
+    """Numbers only: booleans as 0/1, magnitudes on a signed log scale, categories and amount
+    bins one-hot."""
     x: Vector = {}
     log1p = math.log1p
     get = features.get
@@ -60,6 +61,11 @@ def vector(event: Payment | Login, features: Features) -> Vector:
         if value is not None:
             v = float(value)
             x[name] = log1p(v) if v >= 0.0 else -log1p(-v)
+    amount = float(features.get("amount", 0.0))
+    if amount > 0.0:
+        # Quarter-octave bins: a linear model can learn a threshold on the amount itself
+        # (a card scheme's limit, a fraud ring's favourite sum), not only a slope on its log.
+        x[f"amount_bin={math.floor(4.0 * math.log2(amount))}"] = 1.0
     x[f"channel={features.get('channel', '')}"] = 1.0
     x[f"auth={features.get('auth_method', '')}"] = 1.0
     if isinstance(event, Payment):

@@ -115,7 +115,7 @@ def test_simulate_then_backtest_scores_every_payment_and_login(tmp_path):
     assert set(report["inputs"]) >= {"payments", "logins", "feedback", "truth", "lists"}
     assert all(len(i["sha256"]) == 64 for i in report["inputs"].values())
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == len(report["plots"]) == 5
+    assert page.count("data:image/png;base64,") == len(report["plots"]) == 6
     assert all((out / name).stat().st_size > 1000 for name in report["plots"].values())
     # The same inputs scored by the model alone once it is warm.
     alone = tmp_path / "model-only"

@@ -10,12 +10,13 @@ from contract.messages import Login, Payment
 from features.account import AccountState, FeatureConfig
 from features.catalog import defaults
 from scoring.decide import Decider, ListSource
-from scoring.limits import DEFAULT_LIMITS
+from scoring.limits import DEFAULT_LIMITS, LimitsTable
 from scoring.lists.csvfile import FileLists
 from scoring.lists.entries import ENTITIES, ListEntry
 from scoring.lists.index import ListIndex
 from scoring.notify import PLAIN_WORDS
 from scoring.policy import Policy
+from scoring.priors import Priors, prior
 from scoring.rules.reload import RulesetHolder
 from scoring.rules.ruleset import DEFAULT_RULESET_PATH
 
@@ -308,6 +309,27 @@ def test_a_payment_over_the_password_limit_is_challenged_to_step_up():
     assert [n.type for n in verdict.notifications] == ["transfer_challenged"]
 
 
+def test_a_limit_step_up_changes_the_action_and_never_the_score():
+    event = payment(amount=DEFAULT_LIMITS["password"].per_txn + 1000, auth_method="password")
+    limited = decide(decider(), event)
+    unlimited = Decider(
+        RulesetHolder(DEFAULT_RULESET_PATH),
+        ListIndex(),
+        Policy(),
+        limits=LimitsTable(enabled=False),
+        clock=Clock(T),
+    )
+    free = decide(unlimited, event)
+    assert (limited.decision.action, free.decision.action) == ("challenge", "allow")
+    assert limited.decision.score == free.decision.score
+    # Also with a model: the step-up is not among the evidence the model is given.
+    seen: list[list[str]] = []
+    model = FixedModel(0.01, seen)
+    decide(model_decider_with(model, limits=LimitsTable()), event)
+    decide(model_decider_with(model, limits=LimitsTable(enabled=False)), event)
+    assert seen[0] == seen[1] and not any("limit" in k for k in seen[0])
+
+
 def test_the_daily_limit_is_read_from_the_features():
     daily = DEFAULT_LIMITS["password"].daily
     event = payment(amount=100.0, auth_method="password")
@@ -381,43 +403,67 @@ def test_logins_after_five_failures_are_blocked_until_a_strong_login():
 
 
 class FixedModel:
-    """A warm model that gives every event the same probability."""
+    """A warm model that gives every event the same probability (None: cold, the prior)."""
 
-    def __init__(self, probability: float | None) -> None:
+    def __init__(self, probability: float | None, seen: list[list[str]] | None = None) -> None:
         self.probability = probability
+        self.priors = Priors()
+        self.seen = seen if seen is not None else []
 
-    def score(self, event, features, rules):
+    def score(self, event, features, hits, evidence):
         from scoring.models.featurelog import LoggedEvent
         from scoring.models.scorer import ModelScore
 
-        record = LoggedEvent("payment", 0.0, event.account_id, {}, 0.0, rules)
-        return ModelScore("champion-7", self.probability, 0.0, None, None, record)
+        self.seen.append(list(evidence))
+        before = prior(hits, features, self.priors)
+        record = LoggedEvent("payment", 0.0, event.account_id, {}, 0.5, before.value)
+        version = "champion-7" if self.probability is not None else None
+        value = self.probability if self.probability is not None else before.value
+        return ModelScore(version, value, before, self.probability, 0.5, None, None, record)
 
     def holdout(self, event_id: str) -> bool:
         return False
 
 
-def model_decider(probability: float | None, combine: str, lists=None) -> Decider:
+def model_decider_with(model: FixedModel, combine: str = "both", lists=None, **kw) -> Decider:
     return Decider(
         RulesetHolder(DEFAULT_RULESET_PATH),
         lists or ListIndex(),
         Policy(combine=combine),  # type: ignore[arg-type]
-        models=FixedModel(probability),  # type: ignore[arg-type]
+        models=model,  # type: ignore[arg-type]
         clock=Clock(T),
+        **kw,
     )
 
 
-def test_the_model_alone_sets_score_and_action_once_warm_for_model_only_backtests():
+def model_decider(probability: float | None, combine: str, lists=None) -> Decider:
+    return model_decider_with(FixedModel(probability), combine, lists)
+
+
+def test_the_score_is_the_models_probability_and_lists_rules_decide_the_action():
     lists = ListIndex([entry("deny", "payee", "MULE")])
     event = payment(payee_account="MULE")
     both = decide(model_decider(0.05, "both", lists), event)
-    assert both.decision.action == "block" and both.decision.score >= 0.99
+    # Policy is not evidence: the deny hit blocks, the score stays the model's probability.
+    assert both.decision.action == "block" and both.decision.score == 0.05
+    assert both.decision.reasons[0].code == "DENY_PAYEE"
     alone = decide(model_decider(0.05, "model", lists), event)
     # The deny hit still shows in the reasons, but the model's 0.05 decides.
     assert alone.decision.action == "allow" and alone.decision.score == 0.05
     assert alone.decision.model_version == "champion-7"
     risky = decide(model_decider(0.95, "model"), payment())
     assert risky.decision.action == "block" and risky.decision.reasons[0].code == "MODEL_SCORE"
-    # While the model is cold there is nothing to score alone with: the rules decide.
+    # While the model is cold the risk is the prior and the policy's floors decide.
     cold = decide(model_decider(None, "model", lists), event)
-    assert cold.decision.action == "block"
+    assert cold.decision.action == "block" and cold.decision.score >= 0.95
+    assert cold.decision.model_version == "rules-only"
+
+
+def test_the_model_is_given_every_rule_and_list_hit_as_evidence():
+    lists = ListIndex([entry("deny", "payee", "MULE"), entry("watch", "device", "D9")])
+    seen: list[list[str]] = []
+    decide(
+        model_decider_with(FixedModel(0.2, seen), lists=lists),
+        payment(payee_account="MULE", device_id="D9"),
+    )
+    assert "rule:deny_payee" in seen[0] and "rule:watch_device" in seen[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import math
+import itertools
 import random
 
 import pytest
@@ -24,7 +24,7 @@ def trained(n: int = 3000, fraud_share: float = 0.2, **kw) -> tuple[ModelBundle,
     bundle = ModelBundle(min_labels=50, min_positives=5, **kw)
     for i in range(n):
         fraud = rng.random() < fraud_share
-        bundle.learn("payment", example(rng, fraud), 0.0, 0.0, fraud, float(i))
+        bundle.learn("payment", example(rng, fraud), 0.5, [], 0.01, fraud, float(i))
     return bundle, rng
 
 
@@ -32,31 +32,70 @@ def test_a_bundle_is_cold_until_it_has_seen_enough_of_both_classes():
     bundle = ModelBundle(min_labels=10, min_positives=2)
     x = {"amount": 1.0}
     for i in range(20):
-        assert bundle.learn("payment", x, 0.0, 0.0, False, float(i)) is None or i >= 10
-    assert bundle.predict("payment", x, 0.0, 0.0) is None  # twenty legit, no fraud yet
+        assert bundle.learn("payment", x, 0.5, [], 0.01, False, float(i)) is None or i >= 10
+    assert bundle.predict("payment", x, 0.5, [], 0.01) is None  # twenty legit, no fraud yet
     for i in range(2):
-        bundle.learn("payment", x, 0.0, 0.0, True, 20.0 + i)
-    assert bundle.predict("payment", x, 0.0, 0.0) is not None
-    assert bundle.predict("login", x, 0.0, 0.0) is None  # each event type warms on its own
+        bundle.learn("payment", x, 0.5, [], 0.01, True, 20.0 + i)
+    assert bundle.predict("payment", x, 0.5, [], 0.01) is not None
+    assert bundle.predict("login", x, 0.5, [], 0.01) is None  # each event type warms on its own
     assert bundle.version == "champion-22" and bundle.as_of == 21.0
 
 
 def test_it_ranks_fraud_above_legitimate_events():
     bundle, rng = trained()
-    fraud = [bundle.predict("payment", example(rng, True), 0.0, 0.0) for _ in range(200)]
-    legit = [bundle.predict("payment", example(rng, False), 0.0, 0.0) for _ in range(200)]
+    fraud = [bundle.predict("payment", example(rng, True), 0.5, [], 0.01) for _ in range(200)]
+    legit = [bundle.predict("payment", example(rng, False), 0.5, [], 0.01) for _ in range(200)]
     assert sum(f > g for f, g in zip(fraud, legit, strict=True)) > 180  # type: ignore[operator]
 
 
-def test_the_prior_shift_turns_labelled_odds_into_traffic_odds():
-    # One legitimate label in 50 legitimate events: the labelled odds are 50x the traffic's.
-    bundle, rng = trained(legit_weight=50.0)
-    unshifted = dataclasses.replace(bundle, legit_weight=1.0)
-    x = example(rng, True)
-    p, q = bundle.predict("payment", x, 0.0, 0.0), unshifted.predict("payment", x, 0.0, 0.0)
-    assert p is not None and q is not None
-    odds = lambda v: v / (1 - v)  # noqa: E731
-    assert math.isclose(odds(q) / odds(p), 50.0, rel_tol=1e-6)
+def test_probabilities_are_calibrated_to_traffic_when_few_legitimate_events_are_labelled():
+    # Traffic: 2% fraud. Every fraud is labelled, one legitimate event in ten: the labels hold
+    # 17% fraud, and the learner must estimate the shares to give traffic probabilities.
+    rng = random.Random(11)
+    bundle = ModelBundle(min_labels=50, min_positives=5)
+    for seq in range(1, 60_001):
+        fraud = rng.random() < 0.02
+        if fraud or rng.random() < 0.1:
+            bundle.learn("payment", example(rng, fraud), 0.5, [], 0.02, fraud, float(seq), seq=seq)
+    rates = bundle.heads["payment"].rates
+    assert rates.legit_share == pytest.approx(0.1, rel=0.15)
+    traffic = [example(rng, rng.random() < 0.02) for _ in range(5000)]
+    mean = sum(bundle.predict("payment", x, 0.5, [], 0.02) or 0.0 for x in traffic) / 5000
+    assert mean == pytest.approx(0.02, rel=0.35)
+
+
+def test_before_labels_the_risk_is_the_prior_and_learning_departs_from_it_smoothly():
+    bundle = ModelBundle(min_labels=1, min_positives=1, ramp_positives=20)
+    rng = random.Random(3)
+    x = {"amount": 5.0}
+    steps = []
+    for i in range(400):
+        fraud = rng.random() < 0.1
+        bundle.learn("payment", example(rng, fraud), 0.5, ["rule:noisy"], 0.6, fraud, float(i))
+        p = bundle.predict("payment", x, 0.5, ["rule:noisy"], 0.6)
+        if p is not None:
+            steps.append(p)
+    # The prior says 0.6 for a hit of the noisy rule; labels say it fires on anything: the
+    # risk falls from the prior, without a jump when the head warms.
+    assert steps[0] == pytest.approx(0.6, abs=0.05)
+    assert steps[-1] < 0.2
+    assert max(abs(a - b) for a, b in itertools.pairwise(steps)) < 0.1
+
+
+def test_a_rule_hit_is_worth_what_the_labels_say():
+    bundle = ModelBundle(min_labels=1, min_positives=1)
+    rng = random.Random(5)
+    for i in range(3000):
+        good = rng.random() < 0.05
+        noisy = rng.random() < 0.3
+        fraud = (good and rng.random() < 0.9) or rng.random() < 0.01
+        evidence = ["rule:good"] * good + ["rule:noisy"] * noisy
+        bundle.learn("payment", {"amount": 1.0}, 0.5, evidence, 0.2, fraud, float(i))
+    x = {"amount": 1.0}
+    good_p = bundle.predict("payment", x, 0.5, ["rule:good"], 0.2)
+    noisy_p = bundle.predict("payment", x, 0.5, ["rule:noisy"], 0.2)
+    assert good_p is not None and noisy_p is not None
+    assert good_p > 0.5 > 0.1 > noisy_p  # same prior, different worth
 
 
 def test_the_frozen_copy_predicts_exactly_what_the_bundle_does():
@@ -65,10 +104,11 @@ def test_the_frozen_copy_predicts_exactly_what_the_bundle_does():
     for _ in range(100):
         x = example(rng, rng.random() < 0.5) | {"never_seen": 3.0}
         anomaly = rng.random()
-        assert frozen.predict("payment", x, anomaly, 0.0) == pytest.approx(
-            bundle.predict("payment", x, anomaly, 0.0), rel=1e-9
+        evidence = ["rule:r1"] if rng.random() < 0.5 else []
+        assert frozen.predict("payment", x, anomaly, evidence, 0.05) == pytest.approx(
+            bundle.predict("payment", x, anomaly, evidence, 0.05), rel=1e-9
         )
-    assert frozen.predict("login", {"amount": 1.0}, 0.0, 0.0) is None
+    assert frozen.predict("login", {"amount": 1.0}, 0.5, [], 0.01) is None
 
 
 def test_snapshots_round_trip_and_tampered_bytes_are_refused():
@@ -79,3 +119,18 @@ def test_snapshots_round_trip_and_tampered_bytes_are_refused():
     tampered = dataclasses.replace(snap, blob=snap.blob[:-1] + bytes([snap.blob[-1] ^ 1]))
     with pytest.raises(SnapshotError, match="checksum"):
         tampered.load()
+
+
+@pytest.mark.parametrize("recipe", ["amf", "arf"])
+def test_other_recipes_learn_and_freeze(recipe):
+    bundle, rng = trained(400, recipe=recipe)
+    frozen = bundle.to_snapshot().load().frozen()
+    x = example(rng, True)
+    assert frozen.predict("payment", x, 0.5, [], 0.01) == pytest.approx(
+        bundle.predict("payment", x, 0.5, [], 0.01)
+    )
+
+
+def test_an_unknown_recipe_is_refused():
+    with pytest.raises(ValueError, match="unknown model recipe"):
+        ModelBundle(recipe="magic")

@@ -219,3 +219,36 @@ def test_the_champion_and_challenger_recipes_come_from_the_config():
     assert learner.state.champion.learning_rate == 0.02
     assert learner.state.challenger is not None
     assert learner.state.challenger.learning_rate == 0.001
+
+
+def test_a_payment_label_also_labels_the_login_that_opened_its_session_once():
+    _store, log, learner = setup(every_labels=10_000, challenger=None)
+    at = T0.timestamp()
+    login = LoggedEvent("login", at, "A1", {"is_new_device": 1.0}, 0.5, 0.01, seq=1)
+    log.put_many([("L1", encode(login))])
+    for i in (1, 2):  # two payments of the same session
+        pay = LoggedEvent(
+            "payment", at + 60 * i, "A1", {"amount": 9.0}, 0.5, 0.01, seq=i, session_login="L1"
+        )
+        log.put_many([(f"P{i}", encode(pay))])
+    learned, dead = learner.on_batch(
+        [label("P1", T0 + timedelta(days=2), True), label("P2", T0 + timedelta(days=2), True)]
+    )
+    assert dead == [] and [x.event_type for x in learned] == ["payment", "payment"]
+    heads = learner.state.champion.heads
+    # The login head learned one fraud, from the session, although no login was labelled.
+    assert (heads["login"].labels, heads["login"].positives) == (1, 1)
+    assert heads["payment"].labels == 2
+
+
+def test_a_session_login_from_the_future_or_of_another_type_teaches_nothing():
+    _store, log, learner = setup(every_labels=10_000, challenger=None)
+    at = T0.timestamp()
+    later = LoggedEvent("login", at + 10 * 86400, "A1", {}, 0.5, 0.01)
+    other = LoggedEvent("payment", at, "A1", {}, 0.5, 0.01)
+    log.put_many([("L_LATE", encode(later)), ("NOT_A_LOGIN", encode(other))])
+    for name, session in (("P1", "L_LATE"), ("P2", "NOT_A_LOGIN"), ("P3", "MISSING")):
+        pay = LoggedEvent("payment", at, "A1", {}, 0.5, 0.01, session_login=session)
+        log.put_many([(name, encode(pay))])
+    learner.on_batch([label(p, T0 + timedelta(days=1), True) for p in ("P1", "P2", "P3")])
+    assert learner.state.champion.heads["login"].labels == 0
