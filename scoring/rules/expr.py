@@ -471,6 +471,19 @@ class _ToLookups(ast.NodeTransformer):
         node.args = [self.visit(a) for a in node.args]
         return node
 
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        # A literal list after `in` becomes a set: CPython folds it into one frozenset
+        # constant, so membership costs one hash however long the list. The meaning is
+        # unchanged, since the items are numbers, text, flags or None (never NaN).
+        node.comparators = [
+            ast.copy_location(ast.Set(elts=c.elts), c)
+            if isinstance(op, _MEMBERSHIP) and isinstance(c, ast.Tuple | ast.List)
+            else c
+            for op, c in zip(node.ops, node.comparators, strict=True)
+        ]
+        return node
+
     def visit_Name(self, node: ast.Name) -> ast.expr:
         if node.id in _ALIASES:
             return ast.copy_location(ast.Constant(_ALIASES[node.id]), node)

@@ -40,7 +40,7 @@ EventType = Literal["payment", "login"]
 MAX_FILE_BYTES: Final = 1_000_000
 """Largest ruleset file (or control message); the default is under 10 kB."""
 MAX_RULES: Final = 1000
-MAX_RULESET_NODES: Final = 20_000
+MAX_RULESET_NODES: Final = 10_000
 """Most condition nodes in a whole ruleset: with each node doing bounded work, this
 bounds the cost of evaluating the ruleset on one event, with no timer."""
 _MAX_MESSAGE: Final = 500
