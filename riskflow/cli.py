@@ -438,3 +438,44 @@ def bench_models_cmd(
     from benchmarks.models import bench_models, compare_recipes
 
     _report([bench_models(events), compare_recipes()], json_out)
+
+
+@bench_app.command("quality")
+def bench_quality_cmd(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="handbook, ulb or bank (repeatable); default all three."),
+    ] = None,
+    work: Annotated[Path | None, typer.Option(help="Keep the streams and outputs here.")] = None,
+    ulb_csv: Annotated[
+        Path | None, typer.Option(help="The ULB creditcard.csv, if not installed.")
+    ] = None,
+    customers: Annotated[int, typer.Option(help="Handbook customers (5,000 as published).")] = 5000,
+    bank_days: Annotated[float, typer.Option(help="Days of the own bank.")] = 30.0,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Quality on public benchmarks beside their published baselines (docs/performance.md)."""
+    import tempfile
+
+    from benchmarks.quality.run import as_row, bench_bank, bench_handbook, bench_ulb
+
+    chosen = only or ["handbook", "ulb", "bank"]
+    unknown = sorted(set(chosen) - {"handbook", "ulb", "bank"})
+    if unknown:
+        raise typer.BadParameter(f"unknown benchmark {unknown[0]!r}", param_hint="--only")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = work or Path(tmp)
+        results = []
+        for name in chosen:
+            where = base / name
+            where.mkdir(parents=True, exist_ok=True)
+            console.print(f"[bold]{name}[/bold] ...")
+            if name == "handbook":
+                results.append(bench_handbook(where, customers=customers, terminals=2 * customers))
+            elif name == "ulb":
+                results.append(bench_ulb(where, csv=ulb_csv))
+            else:
+                results.append(bench_bank(where, days=bank_days))
+            _report([as_row(results[-1])], None)
+        if json_out is not None:
+            json_out.write_bytes(msgspec.json.format(msgspec.json.encode(results)))
