@@ -37,9 +37,10 @@ _ID = re.compile(r"^[a-z0-9_]{1,64}$")
 _REASON = re.compile(r"^[A-Z0-9_]{1,64}$")
 EventType = Literal["payment", "login"]
 
-MAX_FILE_BYTES: Final = 1_000_000
-"""Largest ruleset file (or control message); the default is under 10 kB."""
-MAX_RULES: Final = 1000
+MAX_FILE_BYTES: Final = 256 * 1024
+"""Largest ruleset file (or control message); the default is under 10 kB. Loading one
+at the bound takes well under a second, and it happens between two events."""
+MAX_RULES: Final = 500
 MAX_RULESET_NODES: Final = 10_000
 """Most condition nodes in a whole ruleset: with each node doing bounded work, this
 bounds the cost of evaluating the ruleset on one event, with no timer."""

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.catalog import FEATURES, defaults
+from scoring.rules import bounded_yaml
 from scoring.rules import ruleset as ruleset_module
 from scoring.rules.bounded_yaml import MAX_YAML_DEPTH
 from scoring.rules.expr import (
@@ -518,3 +519,14 @@ def test_the_default_ruleset_still_loads_within_every_bound():
     assert len(rs.rules) == 18
     assert sum(r.nodes for r in rs.rules) <= MAX_RULESET_NODES
     assert all(0 < r.nodes <= MAX_NODES for r in rs.rules)
+
+
+@pytest.mark.parametrize("loader", ["SafeLoader", "CSafeLoader"])
+@pytest.mark.parametrize("depth", [17, 5000])
+def test_python_and_libyaml_loaders_refuse_deep_yaml_alike(monkeypatch, loader, depth):
+    if not hasattr(yaml, loader):
+        pytest.skip(f"PyYAML built without {loader}")
+    monkeypatch.setattr(bounded_yaml, "_LOADER", getattr(yaml, loader))
+    with pytest.raises(RulesetError, match="YAML nested deeper than 16 levels"):
+        parse_ruleset(nested_yaml(depth))
+    assert parse_ruleset(GOOD).version == "v1"
