@@ -11,11 +11,14 @@ file, which is how containers and the test suite point a run at their brokers.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
 import msgspec
+import msgspec.inspect as mi
 import yaml
 
 from connectors.kafka import KafkaSettings
@@ -29,6 +32,7 @@ from scoring.policy import Policy
 from scoring.priors import Priors
 
 __all__ = [
+    "ConfigError",
     "FileInput",
     "FileOutput",
     "KafkaInput",
@@ -44,7 +48,12 @@ __all__ = [
     "Settings",
     "SimulatorInput",
     "load_settings",
+    "parse_settings",
 ]
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message is one line naming the file and key."""
 
 
 class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -200,13 +209,102 @@ class Settings(_Strict, frozen=True):
         return msgspec.structs.replace(self, **changes)
 
 
+def _unknown_keys(data: object, info: mi.Type, path: str) -> str | None:
+    """The first key nothing reads, as `path.key: ...`, walking the YAML against the types.
+
+    msgspec refuses unknown fields of Structs but ignores them in dataclasses (`Policy`,
+    `FeatureConfig`), where a typo would silently keep the default; this walk covers both.
+    """
+    if isinstance(info, mi.StructType | mi.DataclassType) and isinstance(data, dict):
+        fields = {f.encode_name: f for f in info.fields}
+        tag_field = info.tag_field if isinstance(info, mi.StructType) else None
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key == tag_field:
+                continue
+            field = fields.get(key) if isinstance(key, str) else None
+            if field is None:
+                close = difflib.get_close_matches(str(key), list(fields), n=1)
+                hint = f"did you mean `{close[0]}`?" if close else "known: " + ", ".join(fields)
+                return f"{where}: unknown key ({hint})"
+            if found := _unknown_keys(value, field.type, where):
+                return found
+    elif isinstance(info, mi.UnionType) and isinstance(data, dict):
+        shaped = [t for t in info.types if isinstance(t, mi.StructType | mi.DataclassType)]
+        tagged = [t for t in shaped if isinstance(t, mi.StructType) and t.tag_field is not None]
+        if tagged:
+            chosen = [t for t in tagged if data.get(t.tag_field) == t.tag]
+            # A missing or unknown tag is msgspec's to report.
+            return _unknown_keys(data, chosen[0], path) if chosen else None
+        if len(shaped) == 1:
+            return _unknown_keys(data, shaped[0], path)
+    elif isinstance(info, mi.DictType) and isinstance(data, dict):
+        for key, value in data.items():
+            if found := _unknown_keys(value, info.value_type, f"{path}.{key}"):
+                return found
+    elif isinstance(info, mi.ListType | mi.VarTupleType) and isinstance(data, list):
+        for i, value in enumerate(data):
+            if found := _unknown_keys(value, info.item_type, f"{path}[{i}]"):
+                return found
+    return None
+
+
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _validation_line(exc: msgspec.ValidationError) -> str:
+    """msgspec's `Expected int, got str - at `$.a.b`` as `a.b: expected int, got str`."""
+    m = _AT.match(str(exc))
+    what, where = (m["what"], (m["path"] or "").lstrip(".")) if m else (str(exc), "")
+    what = " ".join(what.split())
+    what = what[:1].lower() + what[1:]
+    return f"{where}: {what}" if where else what
+
+
+def _read_yaml(path: Path) -> dict[str, object]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: invalid YAML: {' '.join(problem.split())}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the config must be a mapping of sections, not a {type(data).__name__}"
+        )
+    return data
+
+
+def parse_settings(data: dict[str, object], *, source: str = "config") -> Settings:
+    """The Settings a YAML mapping describes; ConfigError names the first wrong key."""
+    if unknown := _unknown_keys(data, mi.type_info(Settings), ""):
+        raise ConfigError(f"{source}: {unknown}")
+    try:
+        return msgspec.convert(data, Settings, str_keys=True)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_validation_line(exc)}") from None
+
+
 def load_settings(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> Settings:
-    """Read a YAML config (or defaults) and apply environment overrides."""
+    """Read a YAML config (or defaults) and apply environment overrides.
+
+    Raises ConfigError, a one-line message naming the file and the key, for a missing
+    file, invalid YAML, an unknown key in any section or a value of the wrong type.
+    """
     env = dict(os.environ) if env is None else env
     data: dict[str, object] = {}
     if path is not None:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    settings = msgspec.convert(data, Settings, str_keys=True)
+        data = _read_yaml(Path(path))
+    settings = parse_settings(data, source=str(path) if path is not None else "config")
     if bootstrap := env.get("KAFKA_BOOTSTRAP_SERVERS"):
         settings = settings.replace(
             kafka=msgspec.structs.replace(settings.kafka, bootstrap_servers=bootstrap)

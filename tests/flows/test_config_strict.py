@@ -1,0 +1,140 @@
+"""Every section of the config is strict: a typo or a wrong type names its path, in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import msgspec
+import pytest
+
+from flows.config import ConfigError, Settings, load_settings
+
+# One misspelt key per section, written as an operator would; union sections need their tag.
+TYPOS = {
+    "input": ("input: {type: files, paymnts: p.jsonl}\n", "input.paymnts"),
+    "output": ("output: {type: files, directry: out}\n", "output.directry"),
+    "kafka": ("kafka: {bootstrap_server: k:9092}\n", "kafka.bootstrap_server"),
+    "redis": ("redis: {ur: 'redis://r:6379/0'}\n", "redis.ur"),
+    "rules": ("rules: {pth: r.yaml}\n", "rules.pth"),
+    "lists": ("lists: {backnd: file}\n", "lists.backnd"),
+    "features": ("features: {window_capp: 10}\n", "features.window_capp"),
+    "policy": ("policy: {chalenge: 0.2}\n", "policy.chalenge"),
+    "priors": ("priors: {base_rat: 0.01}\n", "priors.base_rat"),
+    "limits": ("limits: {enabld: false}\n", "limits.enabld"),
+    "notifications": ("notifications: {large_transfr: 1}\n", "notifications.large_transfr"),
+    "models": ("models: {every_label: 5}\n", "models.every_label"),
+    "parse": ("parse: {past_day: 3}\n", "parse.past_day"),
+    "metrics": ("metrics: {prt: 1}\n", "metrics.prt"),
+    "recovery": ("recovery: {directori: /x}\n", "recovery.directori"),
+}
+
+
+def test_every_section_has_a_typo_case():
+    assert set(TYPOS) == {f.name for f in msgspec.structs.fields(Settings)}
+
+
+@pytest.mark.parametrize("section", sorted(TYPOS))
+def test_a_typo_in_any_section_is_refused_with_its_path(tmp_path, section):
+    text, where = TYPOS[section]
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    message = str(caught.value)
+    assert f"{path}: {where}: unknown key" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("kafka: {topics: {paymnts: p}}\n", "kafka.topics.paymnts"),
+        (
+            "limits: {methods: {password: {per_tx: 1, daily: 2}}}\n",
+            "limits.methods.password.per_tx",
+        ),
+        ("bogus: 1\n", "bogus"),
+    ],
+)
+def test_nested_and_top_level_typos_name_their_path(tmp_path, text, where):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"{where}: unknown key"):
+        load_settings(path, env={})
+
+
+def test_a_typo_suggests_the_key_meant(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("policy: {chalenge: 0.2}\n")
+    with pytest.raises(ConfigError, match="did you mean `challenge`"):
+        load_settings(path, env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("policy: {challenge: high}\n", "policy.challenge: expected `float`, got `str`"),
+        ("features: {window_cap: many}\n", "features.window_cap: expected `int`, got `str`"),
+        ("metrics: {port: [1]}\n", "metrics.port: expected `int`, got `array`"),
+        ("policy: {challenge: 0.95}\n", "policy: policy thresholds must satisfy"),
+    ],
+)
+def test_a_wrong_value_names_its_path(tmp_path, text, where):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert where in str(caught.value)
+
+
+def test_a_missing_file_invalid_yaml_and_a_non_mapping_are_one_clear_line(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(missing, env={})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("policy: {challenge: 0.2\nmodels: [\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: line \d+, column \d+: invalid YAML"):
+        load_settings(broken, env={})
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- policy\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_settings(listed, env={})
+
+
+def test_config_errors_are_value_errors_so_older_callers_still_catch_them(tmp_path):
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_valid_dataclass_sections_still_load(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("policy: {challenge: 0.2, review: 0.5}\nfeatures: {unlock_methods: [token]}\n")
+    settings = load_settings(path, env={})
+    assert settings.policy.challenge == 0.2
+    assert settings.features.unlock_methods == ("token",)
+
+
+@pytest.mark.parametrize("command", ["run", "demo", "backtest"])
+def test_the_commands_report_a_bad_config_as_one_line_with_exit_2(tmp_path, command):
+    path = tmp_path / "c.yaml"
+    path.write_text("policy: {chalenge: 0.2}\n")
+    args = {
+        "run": ["run", "--config", str(path)],
+        "demo": ["demo", "--config", str(path), "--out", str(tmp_path / "o")],
+        "backtest": [
+            "backtest",
+            "--config",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+            "--payments",
+            str(tmp_path / "p.jsonl"),
+        ],
+    }[command]
+    done = subprocess.run(
+        [sys.executable, "-m", "riskflow", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "policy.chalenge: unknown key" in lines[0]
