@@ -7,6 +7,8 @@ producer, bytewax's Kafka sink, serves decisions, alerts and dead letters.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
@@ -19,11 +21,13 @@ from contract import topics
 
 __all__ = [
     "KafkaSettings",
+    "KafkaUnreachable",
     "TopicNames",
     "ensure_topics",
     "inbound_source",
     "outbound_sink",
     "sink_message",
+    "wait_for_kafka",
 ]
 
 
@@ -51,6 +55,8 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Extra librdkafka consumer properties."""
     producer: dict[str, str] = {}
     """Extra librdkafka producer properties."""
+    connect_timeout_s: float = 30.0
+    """How long `riskflow run` waits at start for the brokers (and Redis) before giving up."""
 
 
 _PRODUCER_DEFAULTS = {
@@ -102,3 +108,38 @@ def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 1) -> N
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+
+
+class KafkaUnreachable(ConnectionError):
+    """No broker answered within the start-up timeout; the message names the address."""
+
+
+def wait_for_kafka(
+    bootstrap: str, timeout_s: float, *, waiting: Callable[[str], None] | None = None
+) -> None:
+    """Return once a broker answers a metadata request, retrying with backoff up to timeout_s.
+
+    `waiting` is told once, on the first failure, so an operator sees why the start pauses.
+    """
+    # librdkafka would log every refused connection to stderr; the caller reports instead.
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    deadline = time.monotonic() + timeout_s
+    backoff = 0.25
+    reason = "no answer"
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            if admin.list_topics(timeout=max(min(remaining, 5.0), 0.1)).brokers:
+                return
+        except KafkaException as exc:
+            reason = exc.args[0].str() if exc.args else str(exc)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise KafkaUnreachable(
+                f"cannot reach Kafka at {bootstrap} after {timeout_s:g} s ({reason})"
+            )
+        if waiting is not None:
+            waiting(f"Kafka at {bootstrap} is not answering; retrying for up to {timeout_s:g} s")
+            waiting = None
+        time.sleep(min(backoff, remaining))
+        backoff = min(backoff * 2, 5.0)

@@ -22,7 +22,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
+    Consumer,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 from confluent_kafka import KafkaError as ConfluentError
 from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
@@ -191,10 +198,17 @@ class KafkaInbound(FixedPartitionedSource[Raw, int]):
         } | self._config
 
     def list_parts(self) -> list[str]:
-        admin = AdminClient({"bootstrap.servers": ",".join(self._brokers)})
+        bootstrap = ",".join(self._brokers)
+        admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
         parts: list[str] = []
         for topic in self._kinds:
-            metadata = admin.list_topics(topic, timeout=30).topics[topic]
+            try:
+                metadata = admin.list_topics(topic, timeout=30).topics[topic]
+            except KafkaException as exc:
+                # Named, so the operator reads the address rather than librdkafka's internals.
+                raise RuntimeError(
+                    f"cannot list partitions of {topic!r} on {bootstrap}: {exc.args[0].str()}"
+                ) from None
             if metadata.error is not None:
                 raise RuntimeError(f"cannot list partitions of {topic!r}: {metadata.error.str()}")
             parts.extend(f"{topic}#{p}" for p in sorted(metadata.partitions))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import msgspec
 import typer
@@ -16,18 +17,18 @@ from rich.live import Live
 
 from connectors.metrics import STATS
 from flows.config import (
+    ConfigError,
     FileInput,
     FileOutput,
-    ListsSettings,
     MetricsSettings,
-    RulesSettings,
+    Settings,
     SimulatorInput,
     load_settings,
 )
 from flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
-from riskflow.runner import run_flow
+from riskflow.runner import KafkaUnreachable, RedisUnreachable, run_flow, wait_for_services
 from riskflow.summary import summary_table
 from simulator.config import SimConfig
 from simulator.files import write_denylist
@@ -41,6 +42,30 @@ app = typer.Typer(
     help="Streaming risk monitoring: payments and logins in, decisions and branch alerts out.",
 )
 console = Console(stderr=True)
+
+
+EXIT_CONFIG = 2
+"""A config or option the run cannot use (click's own code for usage errors)."""
+EXIT_UNREACHABLE = 3
+"""Kafka or Redis did not answer within `kafka.connect_timeout_s` at start."""
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    # Plain write, not rich: one line however narrow the terminal, no markup in paths.
+    print(f"riskflow: {message}", file=sys.stderr, flush=True)
+    raise typer.Exit(code)
+
+
+def _say(message: str) -> None:
+    print(f"riskflow: {message}", file=sys.stderr, flush=True)
+
+
+def _load(config: Path | None, *, env: dict[str, str] | None = None) -> Settings:
+    """The config, or one line on stderr and exit 2: an operator never sees a traceback."""
+    try:
+        return load_settings(config, env=env)
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 def _free_port(preferred: int) -> int:
@@ -88,7 +113,11 @@ def _run_with_summary(
         else:
             run_flow(flow, settings, process_id=process_id, addresses=addresses)
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]")
+        # Ctrl-C or SIGTERM (riskflow.runner turns it into the same interrupt): what was
+        # decided so far is the run's result, so it ends like a finished run, exit 0.
+        console.print(summary_table(STATS, started, title=title))
+        _say("stopped by signal")
+        return
     console.print(summary_table(STATS, started, title=title))
 
 
@@ -102,14 +131,22 @@ def demo(
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 7,
     malformed_rate: Annotated[float, typer.Option(help="Share of broken messages.")] = 0.001,
     metrics_port: Annotated[int, typer.Option(help="Prometheus endpoint port.")] = 9100,
+    config: Annotated[
+        Path | None, typer.Option(help="Base config (features, policy, rules, models, ...).")
+    ] = None,
 ) -> None:
     """Run the whole flow on the built-in simulated bank, nothing external needed."""
+    base = _load(config, env={})
+    if base.lists.backend != "file" or base.models.backend != "memory":
+        _fail(
+            "the demo runs in one process on files: use lists.backend: file, models.backend: memory"
+        )
     out.mkdir(parents=True, exist_ok=True)
     sim = SimConfig(seed=seed, customers=customers)
     deny_path = out / "denylist.csv"
     listed = write_denylist(Bank(sim), deny_path)
     port = _free_port(metrics_port)
-    settings = load_settings(None, env={}).replace(
+    settings = base.replace(
         input=SimulatorInput(
             seed=seed,
             customers=customers,
@@ -118,7 +155,8 @@ def demo(
             malformed_rate=malformed_rate,
         ),
         output=FileOutput(directory=str(out)),
-        lists=ListsSettings(path=str(deny_path)),
+        lists=msgspec.structs.replace(base.lists, path=str(deny_path)),
+        redis=None,
         metrics=MetricsSettings(port=port),
     )
     console.print(
@@ -139,11 +177,20 @@ def run(
     ] = None,
 ) -> None:
     """Run the flow as configured (Kafka and Redis in production)."""
-    settings = load_settings(config)
+    settings = _load(config)
     addr = addresses.split(";") if addresses else None
     if addr and len(addr) > 1 and settings.models.enabled and settings.models.backend == "memory":
         # Each process would learn alone and never see the others' decisions.
-        raise typer.BadParameter("a flow of several processes needs models.backend: redis")
+        _fail("a flow of several processes needs models.backend: redis")
+    if settings.models.enabled and settings.models.backend == "memory":
+        _say(
+            "WARNING: models.backend is memory: the models learned are lost when this "
+            "process stops; use models.backend: redis in production"
+        )
+    try:
+        wait_for_services(settings, waiting=_say)
+    except (KafkaUnreachable, RedisUnreachable) as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
     _run_with_summary(
         build_flow(settings),
         settings,
@@ -178,8 +225,8 @@ def backtest(
 ) -> None:
     """Replay files through the production flow in event-time order; with --truth, a report."""
     if not (payments or logins):
-        raise typer.BadParameter("give --payments and/or --logins")
-    base = load_settings(config, env={})
+        _fail("backtest: give --payments and/or --logins")
+    base = _load(config, env={})
     settings = base.replace(
         input=FileInput(
             payments=str(payments) if payments else None,
@@ -187,14 +234,27 @@ def backtest(
             feedback=str(feedback) if feedback else None,
         ),
         output=FileOutput(directory=str(out)),
-        rules=RulesSettings(path=str(rules) if rules else None),
-        lists=ListsSettings(path=str(lists) if lists else None),
+        # The config's rules and lists stand unless an option replaces them.
+        rules=base.rules if rules is None else msgspec.structs.replace(base.rules, path=str(rules)),
+        lists=base.lists if lists is None else msgspec.structs.replace(base.lists, path=str(lists)),
         models=msgspec.structs.replace(base.models, enabled=models),
+        # A replay must never write into the serving Redis of the bank.
+        redis=None,
         metrics=MetricsSettings(enabled=False),
     )
+    if settings.lists.backend != "file":
+        _fail(
+            f"backtest: lists.backend: {settings.lists.backend} is live, a backtest reads a "
+            "lists CSV: use lists.backend: file with lists.path, or give --lists"
+        )
+    if settings.models.enabled and settings.models.backend != "memory":
+        _fail(
+            f"backtest: models.backend: {settings.models.backend} would train the live "
+            "models: use models.backend: memory, or --no-models"
+        )
     if model_only:
         if not models:
-            raise typer.BadParameter("--model-only needs the models: drop --no-models")
+            _fail("backtest: --model-only needs the models: drop --no-models")
         settings = settings.replace(policy=dataclasses.replace(settings.policy, combine="model"))
     total = _count_lines(payments, logins, feedback)
     _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True, total=total)

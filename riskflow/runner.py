@@ -3,17 +3,180 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit
 
+import redis
 from bytewax._bytewax import cli_main
 from bytewax.dataflow import Dataflow
+from bytewax.errors import BytewaxRuntimeError
 from bytewax.recovery import RecoveryConfig, init_db_dir
 
-from flows.config import Settings
+from connectors.kafka import KafkaUnreachable, wait_for_kafka
+from flows.config import KafkaInput, KafkaOutput, Settings
 
-__all__ = ["recovery_config", "run_flow"]
+__all__ = [
+    "KafkaUnreachable",
+    "RedisUnreachable",
+    "recovery_config",
+    "run_flow",
+    "stop_on_signals",
+    "wait_for_redis",
+    "wait_for_services",
+]
+
+
+class RedisUnreachable(ConnectionError):
+    """Redis did not answer within the start-up timeout; the message names the address."""
+
+
+def _redis_address(url: str) -> str:
+    """host:port/db of a Redis URL, without the credentials it may carry."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}{parts.path or ''}"
+
+
+def wait_for_redis(
+    url: str, timeout_s: float, *, waiting: Callable[[str], None] | None = None
+) -> None:
+    """Return once Redis answers PING, retrying with backoff up to timeout_s."""
+    address = _redis_address(url)
+    deadline = time.monotonic() + timeout_s
+    backoff = 0.25
+    while True:
+        remaining = deadline - time.monotonic()
+        step = max(min(remaining, 5.0), 0.1)
+        client = redis.Redis.from_url(url, socket_connect_timeout=step, socket_timeout=step)
+        try:
+            client.ping()
+            return
+        except redis.RedisError as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+        finally:
+            client.close()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RedisUnreachable(
+                f"cannot reach Redis at {address} after {timeout_s:g} s ({reason})"
+            )
+        if waiting is not None:
+            waiting(f"Redis at {address} is not answering; retrying for up to {timeout_s:g} s")
+            waiting = None
+        time.sleep(min(backoff, remaining))
+        backoff = min(backoff * 2, 5.0)
+
+
+def wait_for_services(settings: Settings, *, waiting: Callable[[str], None] | None = None) -> None:
+    """Wait, bounded by `kafka.connect_timeout_s`, for the Kafka and Redis the flow will use.
+
+    Checked before the flow is built, so an unreachable address is one clear error at start
+    instead of a failure deep inside a worker. Raises KafkaUnreachable or RedisUnreachable.
+    """
+    timeout = settings.kafka.connect_timeout_s
+    uses_kafka = (
+        isinstance(settings.input, KafkaInput)
+        or isinstance(settings.output, KafkaOutput)
+        or settings.lists.backend == "redis"  # the lists' control topic
+    )
+    if uses_kafka:
+        wait_for_kafka(settings.kafka.bootstrap_servers, timeout, waiting=waiting)
+    if settings.redis is not None:
+        wait_for_redis(settings.redis.url, timeout, waiting=waiting)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+_PANIC_LINE = re.compile(
+    r"^(thread '.*' panicked at |Box<dyn Any>|stack backtrace:|note: |\s+\d+: |\s+at )"
+)
+
+
+class _PanicMuffle:
+    """Holds back stderr while bytewax stops on a signal, then replays it without the panic.
+
+    bytewax unwinds its workers on a signal by panicking, and Rust's panic hook writes
+    the panic and a backtrace straight to file descriptor 2; to an operator who pressed
+    Ctrl-C that reads as a crash. Everything else written meanwhile is passed on.
+    """
+
+    def __init__(self) -> None:
+        self._saved: int | None = None
+        self._held: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    def start(self) -> None:
+        if self._saved is not None:
+            return
+        sys.stderr.flush()
+        self._held = tempfile.NamedTemporaryFile(prefix="riskflow-stderr-")  # noqa: SIM115
+        self._saved = os.dup(2)
+        os.dup2(self._held.fileno(), 2)
+
+    def stop(self) -> None:
+        if self._saved is None or self._held is None:
+            return
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._saved = None
+        self._held.seek(0)
+        kept = [
+            line
+            for line in self._held.read().decode("utf-8", "replace").splitlines(keepends=True)
+            if not _PANIC_LINE.match(line)
+        ]
+        self._held.close()
+        self._held = None
+        if kept:
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+
+
+_MUFFLE = _PanicMuffle()
+
+
+def _interrupt_between_steps(signum: int, frame: FrameType | None) -> None:
+    """Raise KeyboardInterrupt only where bytewax itself asked for pending signals.
+
+    Raised inside one of the flow's Python callbacks (a source's next_batch, a map), the
+    interrupt would become a worker panic and a BytewaxRuntimeError. Raised while bytewax
+    checks for signals between steps (the frame is then the one that called `cli_main`), it
+    stops the workers cleanly and comes back out of `cli_main`. So a signal landing in a
+    callback is delivered again a moment later, until it lands between steps.
+    """
+    if frame is not None and frame.f_code is _RUN_CODE:
+        _MUFFLE.start()
+        raise KeyboardInterrupt
+    main = threading.main_thread().ident
+    if main is not None:
+        threading.Timer(0.01, signal.pthread_kill, args=(main, signum)).start()
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the flow cleanly: KeyboardInterrupt out of `run_flow`.
+
+    A container's stop (SIGTERM) then ends the run as cleanly as an operator's Ctrl-C,
+    and a Ctrl-C never shows a Rust panic.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _interrupt_between_steps) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def recovery_config(settings: Settings) -> RecoveryConfig | None:
@@ -36,7 +199,10 @@ def run_flow(
     addresses: list[str] | None = None,
     workers_per_process: int = 1,
 ) -> None:
-    """Block until the flow ends (its inputs are exhausted) or is interrupted."""
+    """Block until the flow ends (its inputs are exhausted) or is interrupted.
+
+    Ctrl-C and SIGTERM both raise KeyboardInterrupt here.
+    """
     if settings.metrics.enabled:
         # bytewax's own HTTP endpoint serves its operator metrics and the Python
         # registry together, so one port per process carries everything.
@@ -44,11 +210,32 @@ def run_flow(
         os.environ["BYTEWAX_DATAFLOW_API_PORT"] = str(settings.metrics.port + (process_id or 0))
         # The API server also writes the dataflow's shape to a file; keep it out of the cwd.
         os.environ.setdefault("BYTEWAX_DATAFLOW_API_CACHE_PATH", tempfile.gettempdir())
-    cli_main(
-        flow,
-        workers_per_process=workers_per_process,
-        process_id=process_id,
-        addresses=addresses,
-        epoch_interval=timedelta(seconds=settings.recovery.snapshot_interval_s),
-        recovery_config=recovery_config(settings),
-    )
+    with stop_on_signals():
+        try:
+            cli_main(
+                flow,
+                workers_per_process=workers_per_process,
+                process_id=process_id,
+                addresses=addresses,
+                epoch_interval=timedelta(seconds=settings.recovery.snapshot_interval_s),
+                recovery_config=recovery_config(settings),
+            )
+        except BytewaxRuntimeError as exc:
+            # bytewax reports the interrupt it stopped on as its own error, caused by it.
+            if not _caused_by_interrupt(exc):
+                raise
+            raise KeyboardInterrupt from None
+        finally:
+            _MUFFLE.stop()
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_RUN_CODE = run_flow.__code__
