@@ -82,7 +82,7 @@ class ModelsSettings(_Strict, frozen=True):
     enabled: bool = True
     backend: Literal["memory", "redis"] = "memory"
     """memory: one process (demo, backtests); redis: snapshots and feature log in `redis`."""
-    every_labels: int = 200
+    every_labels: int = 1000
     """Publish a snapshot after this many labels ..."""
     every_s: float = 3600.0
     """... or this many seconds of label time, whichever comes first."""
@@ -104,6 +104,8 @@ class ModelsSettings(_Strict, frozen=True):
     """Share of model-only blocks sent to review instead, so their outcomes are observed."""
     recipe: str = "logistic"
     """The classifier recipe (`scoring.models.learners.RECIPES`): logistic, amf or arf."""
+    detector: Literal["distance", "hst"] = "distance"
+    """The anomaly detector whose rank carries the score before labels arrive."""
     fraud_label_share: float = 1.0
     """Share of fraudulent events that ever get a label (chargebacks, reports)."""
     legit_label_share: float | None = None

@@ -68,5 +68,6 @@ def build_models(settings: Settings) -> Models | None:
         priors=settings.priors,
         holdout_share=conf.holdout_share,
         counterparty_inputs=frozenset(conf.counterparty_features),
+        detector=conf.detector,
     )
     return Models(store, log, scorer, config)

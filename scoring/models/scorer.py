@@ -52,6 +52,7 @@ class ModelScorer:
         shadow_share: float = 0.1,
         anomaly_learn_every: int = 4,
         counterparty_inputs: frozenset[str] = frozenset(),
+        detector: str = "distance",
         anomaly_seed: int = 42,
     ) -> None:
         self.champion = champion
@@ -62,7 +63,7 @@ class ModelScorer:
         self.counterparty_inputs = counterparty_inputs
         # Each process's detector learns from the events it sees; it needs no labels. Learning
         # from one event in a few keeps its picture of normal at a quarter of the cost.
-        self._detector = anomaly_detector(anomaly_seed)
+        self._detector = anomaly_detector(detector, anomaly_seed)
         self._rank = AnomalyRank()
         self._learn_every = anomaly_learn_every
         self._seq = {"payment": 0, "login": 0}
