@@ -79,12 +79,27 @@ def _weak_signals(f: Features) -> list[tuple[float, Reason]]:
 
 
 def anomaly_prior(rank: float, seen: int, priors: Priors) -> float:
-    """Base-rate odds times the event's rarity, saturating below `anomaly_cap`."""
-    rarity = 1.0 / max(1.0 - rank, 1.0 / (seen + 1.0))
-    odds = priors.base_rate / (1.0 - priors.base_rate) * rarity**priors.anomaly_power
+    """Base-rate odds times the event's rarity, saturating below `anomaly_cap`.
+
+    Rarity is 1 / (1 - rank), divided by its mean over the ranks seen (ln n for
+    n scores), so that, knowing nothing yet of how telling the detector is, the prior
+    still averages the base rate: a typical payment gets less than the base rate,
+    one in a thousand gets about a thousand / ln n times its odds.
+    """
+    n = max(seen, 2)
+    rarity = 1.0 / max(1.0 - rank, 1.0 / (n + 1.0))
+    power = priors.anomaly_power
+    mean = math.log(n + 1.0) if power == 1.0 else _mean_rarity(n, power)
+    odds = priors.base_rate / (1.0 - priors.base_rate) * rarity**power / mean
     p = odds / (1.0 + odds)
     cap = priors.anomaly_cap
     return cap * (1.0 - math.exp(-p / cap))
+
+
+def _mean_rarity(n: int, power: float) -> float:
+    """Mean of (1 / (1 - r)) ** power for r uniform on [0, 1 - 1/(n+1)]."""
+    top = (n + 1.0) ** (power - 1.0)
+    return (top - 1.0) / (power - 1.0) if power != 1.0 else math.log(n + 1.0)
 
 
 def prior(hits: list[RuleHit], f: Features, priors: Priors, anomaly: float | None = None) -> Prior:

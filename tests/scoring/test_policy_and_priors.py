@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,11 +73,16 @@ def test_anomaly_prior_rises_with_rarity_and_stays_below_its_cap(a, b):
     assert 0.0 < p_lo <= p_hi < PRIORS.anomaly_cap
 
 
-def test_anomaly_prior_multiplies_base_odds_by_rarity():
-    typical = anomaly_prior(0.5, 100_000, PRIORS)
-    rare = anomaly_prior(0.999, 100_000, PRIORS)
-    assert typical == pytest.approx(2 * PRIORS.base_rate, rel=0.05)
-    assert 0.3 < rare < PRIORS.anomaly_cap  # one in a thousand: about a challenge
+def test_anomaly_prior_multiplies_base_odds_by_rarity_and_averages_the_base_rate():
+    n = 100_000
+    typical = anomaly_prior(0.5, n, PRIORS)
+    assert typical == pytest.approx(2 * PRIORS.base_rate / math.log(n + 1), rel=0.05)
+    assert 0.3 < anomaly_prior(0.9999, n, PRIORS) < PRIORS.anomaly_cap  # about a challenge
+    # Knowing nothing of how telling the detector is, the prior averages about the base
+    # rate (the odds do exactly; probabilities and the cap take a little off the top).
+    ranks = [i / n for i in range(n)]
+    mean = sum(anomaly_prior(r, n, PRIORS) for r in ranks) / n
+    assert 0.5 * PRIORS.base_rate < mean < 1.2 * PRIORS.base_rate
 
 
 def test_priors_config_is_validated():
