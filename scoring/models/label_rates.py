@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 __all__ = ["LabelRates"]
 
 _MIN_LABELS = 50
-_REFRESH = 64
+_REFRESH = 500
 
 
 @dataclass

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class LearnerConfig:
     champion: str = "champion"
     challenger: str | None = "challenger"
-    every_labels: int = 200
+    every_labels: int = 1000
     every_s: float = 3600.0
     hold_s: float = 3600.0
     """How long (label time) a label waits for its event before it is dead-lettered."""
