@@ -35,9 +35,11 @@ WEEK_BUCKET = 6 * HOUR
 MONTH_BUCKET = DAY
 """The 30-day window counts whole (UTC) days at its old edge: at most a day too wide."""
 _SHORT_WIDTHS = (5 * MINUTE, HOUR, DAY)
-_SNAPSHOT_VERSION = 3
+_SNAPSHOT_VERSION = 4
 _V2_FIELDS = 19
 """Snapshot version 2 (before the long windows) is this many fields; version 3 appends to it."""
+_V3_FIELDS = 25
+"""Version 3 is this many fields; version 4 appends the recent event ids and the idle clock."""
 
 
 @lru_cache(maxsize=8)
@@ -68,12 +70,20 @@ class FeatureConfig:
     """A payment this long after the last accepted login belongs to that login's session."""
     tenure_cap_days: float = 365.0
     """`days_since_first_payment` stops here: past a year an account is simply established."""
+    recent_ids_cap: int = 256
+    """Most event ids an account remembers, to recognise a redelivered event."""
+    recent_ids_days: float = 7.0
+    """Event ids this much event time older than the account's newest are forgotten."""
+    idle_expiry_days: float = 35.0
+    """A live run discards an account's state after this much wall-clock time without events:
+    longer than the 30-day windows, so an expired account had nothing left in them."""
 
 
 class AccountState:
     """Everything riskflow remembers about one account, kept small and bounded."""
 
     __slots__ = (
+        "active_at",
         "amounts",
         "cfg",
         "consecutive_failures",
@@ -97,6 +107,8 @@ class AccountState:
         "new_device_login",
         "payees",
         "payments",
+        "recent_ids",
+        "recent_newest",
         "small_cards",
         "week",
     )
@@ -133,6 +145,38 @@ class AccountState:
         self.day_total = 0.0
         self.consecutive_failures = 0
         self.last_failure: float | None = None
+        self.recent_ids: dict[str, float] = {}
+        """event_id -> event time of the payments and logins absorbed lately, oldest first."""
+        self.recent_newest = float("-inf")
+        self.active_at: float | None = None
+        """Wall-clock time of the account's last event, kept here by the live idle expiry."""
+
+    # ---- redelivery --------------------------------------------------------
+
+    def absorbed(self, event_id: str) -> bool:
+        """Whether the event with this id was already absorbed (while it is remembered)."""
+        return event_id in self.recent_ids
+
+    def remember(self, event_id: str, t: float) -> None:
+        """Remember an absorbed event's id; forget the oldest beyond the cap or the horizon.
+
+        Oldest means first absorbed: a dict keeps that order, so forgetting is a pop from
+        the front and never a sort. A late event stays until its turn comes, which bounds
+        the memory all the same.
+        """
+        ids = self.recent_ids
+        ids[event_id] = t
+        if t > self.recent_newest:
+            self.recent_newest = t
+        cap = self.cfg.recent_ids_cap
+        while len(ids) > cap:
+            del ids[next(iter(ids))]
+        horizon = self.recent_newest - self.cfg.recent_ids_days * DAY
+        while ids:
+            oldest = next(iter(ids))
+            if ids[oldest] >= horizon:
+                break
+            del ids[oldest]
 
     # ---- features ----------------------------------------------------------
 
@@ -434,17 +478,23 @@ class AccountState:
             self.last_login_id,
             self.last_login_otp_night,
             self.new_device_login,
+            # version 4
+            list(self.recent_ids.items()),
+            self.active_at,
         )
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_bytes(cls, blob: bytes, cfg: FeatureConfig | None = None) -> AccountState:
-        """A state from `to_bytes` of this version or of version 2 (before the long windows)."""
+        """A state from `to_bytes` of this version, of version 3 (before the recent event ids)
+        or of version 2 (before the long windows)."""
         s = cls(cfg)
         state = pickle.loads(blob)
         version = state[0]
-        if version not in (2, _SNAPSHOT_VERSION):
-            raise ValueError(f"account snapshot version {version} is not 2 or {_SNAPSHOT_VERSION}")
+        if version not in (2, 3, _SNAPSHOT_VERSION):
+            raise ValueError(
+                f"account snapshot version {version} is not 2, 3 or {_SNAPSHOT_VERSION}"
+            )
         (
             _,
             payments,
@@ -483,9 +533,16 @@ class AccountState:
             s.last_login_id,
             s.last_login_otp_night,
             s.new_device_login,
-        ) = state[_V2_FIELDS:]
+        ) = state[_V2_FIELDS:_V3_FIELDS]
         s.week.load_state(week)
         s.month.load_state(month)
+        if version == 3:
+            # Ids were not kept: an event redelivered across the upgrade is absorbed again.
+            return s
+        recent, s.active_at = state[_V3_FIELDS:]
+        s.recent_ids = dict(recent)
+        if recent:
+            s.recent_newest = max(t for _, t in recent)
         return s
 
     def _upgrade_from_v2(self) -> None:

@@ -1,5 +1,14 @@
 """The per-account bytewax logic: one `AccountState` per account key.
 
+An event whose `event_id` the account has already absorbed (a producer's retry, a replay)
+is not absorbed again: it leaves as a `Duplicate`, so that the flow re-emits the decision
+already made instead of deciding it twice.
+
+In a live run an account idle for `FeatureConfig.idle_expiry_days` of wall-clock time is
+discarded (bytewax's `notify_at`/`on_notify`). A replay has no wall clock worth trusting
+and a keyed logic sees only its own key's events, so there the state is bounded by the
+number of accounts instead.
+
 An event the state cannot absorb (an exception from `on_payment`, `on_login` or
 `on_feedback`) becomes a dead letter and leaves the state as if it never came:
 one event must not stop the flow, nor poison its account.
@@ -8,8 +17,10 @@ one event must not stop the flow, nor poison its account.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import msgspec
 from bytewax.operators import StatefulBatchLogic
@@ -19,7 +30,7 @@ from contract.parse import Envelope, dead_letter_for, event_kind
 from features.account import AccountState, FeatureConfig
 from features.catalog import Features
 
-__all__ = ["AccountLogic", "Featured", "account_logic", "internal_dead_letter"]
+__all__ = ["AccountLogic", "Duplicate", "Featured", "account_logic", "internal_dead_letter"]
 
 _log = logging.getLogger(__name__)
 
@@ -38,10 +49,26 @@ class Featured:
     offset: int | None = None
 
 
-def _absorb(state: AccountState, envelope: Envelope) -> Featured | None:
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A payment or login whose `event_id` its account had already absorbed."""
+
+    event: Payment | Login
+    received_at: float
+    topic: str = ""
+    """Where the repeat came from, for a dead letter if its decision is no longer known."""
+    partition: int | None = None
+    offset: int | None = None
+
+
+def _absorb(state: AccountState, envelope: Envelope) -> Featured | Duplicate | None:
     event = envelope.event
     ts = event.ts
     t = ts.timestamp()
+    if isinstance(event, Payment | Login) and state.absorbed(event.event_id):
+        return Duplicate(
+            event, envelope.received_at, envelope.topic, envelope.partition, envelope.offset
+        )
     if isinstance(event, Payment):
         f = state.on_payment(event, t, ts.hour)
     elif isinstance(event, Login):
@@ -49,6 +76,8 @@ def _absorb(state: AccountState, envelope: Envelope) -> Featured | None:
     else:
         state.on_feedback(event, t)
         return None
+    # Only once absorbed: an event that failed is not a duplicate when it comes again.
+    state.remember(event.event_id, t)
     return Featured(
         event,
         f,
@@ -79,18 +108,33 @@ def internal_dead_letter(
     )
 
 
-class AccountLogic(StatefulBatchLogic[Envelope, Featured | DeadLetter, bytes]):
+class AccountLogic(StatefulBatchLogic[Envelope, Featured | Duplicate | DeadLetter, bytes]):
     """Keeps, besides the state, the state's last snapshot and the events absorbed since.
 
     A failed event rebuilds the state from those: no copy on the normal path (a copy per
     event would cost about half of what absorbing one does), and a snapshot is taken at
     every epoch anyway, so the events kept are at most one epoch's worth for this account.
+
+    With `live`, the account expires after `idle_expiry_days` of `clock` time without events.
     """
 
-    def __init__(self, state: AccountState, base: bytes | None = None) -> None:
+    def __init__(
+        self,
+        state: AccountState,
+        base: bytes | None = None,
+        *,
+        live: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.state = state
         self._base = base
         self._since: list[Envelope] = []
+        self._live = live
+        self._clock = clock
+        self._expiry_s = state.cfg.idle_expiry_days * 86400.0
+        if live and state.active_at is None:
+            # Restored from a snapshot without an idle clock: idle from now on.
+            state.active_at = clock()
 
     def _restore(self) -> AccountState:
         cfg = self.state.cfg
@@ -108,8 +152,10 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | DeadLetter, bytes]):
                 )
         return state
 
-    def on_batch(self, values: list[Envelope]) -> tuple[list[Featured | DeadLetter], bool]:
-        out: list[Featured | DeadLetter] = []
+    def on_batch(
+        self, values: list[Envelope]
+    ) -> tuple[list[Featured | Duplicate | DeadLetter], bool]:
+        out: list[Featured | Duplicate | DeadLetter] = []
         for envelope in values:
             try:
                 featured = _absorb(self.state, envelope)
@@ -127,13 +173,32 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | DeadLetter, bytes]):
                         envelope.offset,
                     )
                 )
+                active_at = self.state.active_at
                 self.state = self._restore()
+                self.state.active_at = active_at
                 self._base, self._since = self.state.to_bytes(), []
+                continue
+            if isinstance(featured, Duplicate):
+                out.append(featured)
                 continue
             self._since.append(envelope)
             if featured is not None:
                 out.append(featured)
+        if self._live:
+            self.state.active_at = self._clock()
         return out, StatefulBatchLogic.RETAIN
+
+    def notify_at(self) -> datetime | None:
+        active_at = self.state.active_at
+        if not self._live or active_at is None:
+            return None
+        return datetime.fromtimestamp(active_at + self._expiry_s, UTC)
+
+    def on_notify(self) -> tuple[list[Featured | Duplicate | DeadLetter], bool]:
+        active_at = self.state.active_at
+        if active_at is not None and self._clock() - active_at >= self._expiry_s:
+            return [], StatefulBatchLogic.DISCARD
+        return [], StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:
         # Immutable bytes: cheaper than the deep copy bytewax would otherwise need.
@@ -142,10 +207,15 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | DeadLetter, bytes]):
         return blob
 
 
-def account_logic(cfg: FeatureConfig) -> Callable[[bytes | None], AccountLogic]:
+def account_logic(
+    cfg: FeatureConfig, *, live: bool = False, clock: Callable[[], float] = time.time
+) -> Callable[[bytes | None], AccountLogic]:
+    """The account step's builder; `live` turns on the wall-clock idle expiry."""
+
     def build(snapshot: bytes | None) -> AccountLogic:
         if snapshot is None:
-            return AccountLogic(AccountState(cfg))
-        return AccountLogic(AccountState.from_bytes(snapshot, cfg), snapshot)
+            return AccountLogic(AccountState(cfg), live=live, clock=clock)
+        state = AccountState.from_bytes(snapshot, cfg)
+        return AccountLogic(state, snapshot, live=live, clock=clock)
 
     return build
