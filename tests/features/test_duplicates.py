@@ -49,9 +49,10 @@ def test_a_repeat_leaves_as_duplicate_and_changes_nothing():
     logic.on_batch([pay("P1", 0, 100.0), log_in("L1", 1, False)])
     before = logic.state.to_bytes()
     again, _ = logic.on_batch([pay("P1", 0, 100.0), log_in("L1", 1, False)])
-    assert [type(x) for x in again] == [Duplicate, Duplicate]
-    assert [x.event.event_id for x in again] == ["P1", "L1"]
-    assert again[0].received_at == 1.0 and again[0].topic == "payments"
+    dups = [x for x in again if isinstance(x, Duplicate)]
+    assert len(dups) == len(again) == 2
+    assert [x.event.event_id for x in dups] == ["P1", "L1"]
+    assert dups[0].received_at == 1.0 and dups[0].topic == "payments"
     assert logic.state.to_bytes() == before
 
     out, _ = logic.on_batch([pay("P2", 2, 50.0, payee="NEW")])
