@@ -31,6 +31,7 @@ __all__ = [
     "DECISION_LATENCY",
     "DECISION_SCORE",
     "DISPOSITION_SECONDS",
+    "DUPLICATES",
     "EVENTS_IN",
     "EVENTS_SCORED",
     "LABEL_DELAY",
@@ -72,6 +73,11 @@ DECISION_LATENCY = Histogram(
     "riskflow_decision_latency_seconds",
     "From reading an event to emitting its decision",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
+)
+DUPLICATES = Counter(
+    "riskflow_duplicates_total",
+    "Redelivered payments and logins (an event_id already decided), by event type",
+    ["event_type"],
 )
 RULE_HITS = Counter("riskflow_rule_hits_total", "Rule firings, by rule", ["rule_id", "action"])
 LIST_HITS = Counter(

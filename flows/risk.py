@@ -2,7 +2,8 @@
 
     raw -> parse -> (dead letters)
                \\-> key by account -> features (per-account state) -> decide (lists, limits,
-                   rules, policy) -> decisions, alerts, customer notifications, Redis
+                   rules, policy) -> remember -> decisions; alerts, customer notifications, Redis
+                                  \\-> (a redelivered event_id, around decide) -> remember
 
 Run it with `riskflow run --config FILE` or, for bytewax's own runner,
 `python -m bytewax.run "flows.risk:from_config('riskflow.yaml')"`.
@@ -38,7 +39,7 @@ from connectors.redis_store import RedisSink
 from connectors.simulated import simulator_source
 from contract.messages import DeadLetter, Feedback
 from contract.parse import Envelope, ParseLimits, Raw, parse
-from features.operator import Featured, account_logic, internal_dead_letter
+from features.operator import Duplicate, Featured, account_logic, internal_dead_letter
 from flows.config import (
     FileInput,
     FileOutput,
@@ -48,6 +49,7 @@ from flows.config import (
     load_settings,
 )
 from flows.models import Models, build_models
+from flows.redelivery import SentDecision, decision_memory
 from scoring.decide import Decider, ListSource, Verdict
 from scoring.lists.csvfile import FileLists
 from scoring.models.featurelog import FeatureLog, encode_with_outcome
@@ -144,12 +146,32 @@ def _count_dead_letter(_step: str, letter: DeadLetter) -> None:
     observe_deadletters((letter,))
 
 
-def _is_featured(item: Featured | DeadLetter) -> TypeGuard[Featured]:
+def _is_featured(item: Featured | Duplicate | DeadLetter) -> TypeGuard[Featured]:
     return isinstance(item, Featured)
 
 
 def _is_verdict(item: Verdict | DeadLetter) -> TypeGuard[Verdict]:
     return isinstance(item, Verdict)
+
+
+def _is_duplicate(item: Featured | Duplicate | DeadLetter) -> TypeGuard[Duplicate]:
+    return isinstance(item, Duplicate)
+
+
+def _is_sent(item: SentDecision | DeadLetter) -> TypeGuard[SentDecision]:
+    return isinstance(item, SentDecision)
+
+
+def _account_of(item: Verdict | Duplicate) -> str:
+    return item.decision.account_id if isinstance(item, Verdict) else item.event.account_id
+
+
+def _body(sent: SentDecision) -> bytes:
+    return sent.body
+
+
+def _line(encode: Callable[[Any], bytes], record: Any) -> tuple[str, str]:
+    return "", encode(record).decode()
 
 
 def _as_dead(item: object) -> DeadLetter:
@@ -243,8 +265,10 @@ def _as_dead_letter(item: Envelope | DeadLetter) -> DeadLetter:
     return item
 
 
-def _to_message(topic: str, key: Callable[[Any], str], record: Any) -> KafkaSinkMessage:
-    return kafka_io.sink_message(topic, key(record), _encode(record))
+def _to_message(
+    topic: str, key: Callable[[Any], str], encode: Callable[[Any], bytes], record: Any
+) -> KafkaSinkMessage:
+    return kafka_io.sink_message(topic, key(record), encode(record))
 
 
 def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
@@ -256,9 +280,12 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     parsed = op.flat_map_batch("parse", raw, partial(_parse_batch, limits))
     valid = op.branch("valid", parsed, _is_event)
     keyed = op.key_on("by_account", valid.trues, lambda env: env.event.account_id)
-    featured = op.stateful_batch("features", keyed, account_logic(settings.features))
+    live = isinstance(settings.input, KafkaInput)
+    featured = op.stateful_batch("features", keyed, account_logic(settings.features, live=live))
     # The account step and decide each dead-letter an event they fail on and go on.
     absorbed = op.branch("absorbed", op.key_rm("unkey", featured), _is_featured)
+    # A redelivered event_id goes around decide: its decision was made once already.
+    repeats = op.branch("repeats", absorbed.falses, _is_duplicate)
     models = build_models(settings)
     decided = op.branch(
         "decided",
@@ -270,11 +297,21 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
         _is_verdict,
     )
     verdicts = decided.trues
+    # Keyed by account again so that each account's decisions keep their order.
+    remembered = op.stateful_batch(
+        "remember",
+        op.key_on(
+            "by_decision_account", op.merge("to_remember", verdicts, repeats.trues), _account_of
+        ),
+        decision_memory(settings.features, live=live),
+    )
+    sent = op.branch("sent", op.key_rm("unkey_sent", remembered), _is_sent)
     dead = op.merge(
         "step_dead_letters",
         op.map("dead_letters", valid.falses, _as_dead_letter),
-        op.map("features_dead_letters", absorbed.falses, _as_dead),
+        op.map("features_dead_letters", repeats.falses, _as_dead),
         op.map("decide_dead_letters", decided.falses, _as_dead),
+        op.map("duplicate_dead_letters", sent.falses, _as_dead),
     )
     if models is not None:
         labels = op.filter_map("labels", valid.trues, _label)
@@ -288,25 +325,28 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
         late = op.filter_map("late_labels", outcomes, _as_late_label)
         dead = op.merge("all_dead_letters", dead, late)
     op.inspect("count_dead_letters", dead, _count_dead_letter)
-    # Each output stream with the record key that keeps one subject's messages in order.
-    outputs: dict[str, tuple[Stream, Callable[[Any], str]]] = {
-        "decisions": (
-            op.map("decisions", verdicts, lambda v: v.decision),
-            lambda d: d.account_id,
+    # Each output stream with the record key that keeps one subject's messages in order, and
+    # its encoding: decisions go out as the very bytes the memory keeps for a repeat.
+    outputs: dict[str, tuple[Stream, Callable[[Any], str], Callable[[Any], bytes]]] = {
+        "decisions": (sent.trues, lambda d: d.account_id, _body),
+        "alerts": (
+            op.filter_map("alerts", verdicts, lambda v: v.alert),
+            lambda a: a.branch_id,
+            _encode,
         ),
-        "alerts": (op.filter_map("alerts", verdicts, lambda v: v.alert), lambda a: a.branch_id),
         "notifications": (
             op.flat_map("notifications", verdicts, lambda v: v.notifications),
             lambda n: n.account_id,
+            _encode,
         ),
-        "deadletter": (dead, lambda d: d.source_topic),
+        "deadletter": (dead, lambda d: d.source_topic, _encode),
     }
 
     output = settings.output
     if isinstance(output, FileOutput):
         sinks = file_sinks(Path(output.directory))
-        for name, (stream, _) in outputs.items():
-            lines = op.map(f"{name}_line", stream, lambda x: ("", _encode(x).decode()))
+        for name, (stream, _, encode) in outputs.items():
+            lines = op.map(f"{name}_line", stream, partial(_line, encode))
             op.output(f"{name}_out", lines, sinks[name])
     else:
         t = settings.kafka.topics
@@ -314,9 +354,9 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
             op.map(
                 f"{name}_msg",
                 stream,
-                partial(_to_message, getattr(t, name), key),
+                partial(_to_message, getattr(t, name), key, encode),
             )
-            for name, (stream, key) in outputs.items()
+            for name, (stream, key, encode) in outputs.items()
         ]
         out = op.merge("to_kafka", *messages)
         op.output("kafka_out", out, kafka_io.outbound_sink(settings.kafka))
