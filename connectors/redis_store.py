@@ -6,10 +6,15 @@ a replay reproduces exactly (no wall-clock times), so the replay of an epoch
 after a restart rewrites identical bytes. One pipeline per batch, and while
 Redis is unreachable the latest record per account waits in a bounded buffer.
 
+The hash holds the account's latest event by event time, whatever the order decisions
+arrive in (a late event, a replay, another process): a small script writes a record only
+if its `event_time` is not older than the one Redis holds, in one atomic step.
+
 Keys (`{prefix}` defaults to `riskflow`):
 - `{prefix}:account:{account_id}` hash with fields `features` (JSON object),
   `decision` (JSON: event_id, event_ts, action, score, reasons, rules_version,
-  model_version) and `event_ts`; expires after `ttl_s` without activity.
+  model_version), `event_ts` and `event_time` (epoch seconds of `event_ts`); expires
+  after `ttl_s` without a write.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from datetime import datetime
 
 import msgspec
 import redis
@@ -40,6 +46,19 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 log = logging.getLogger(__name__)
 _encode = msgspec.json.encode
 
+# KEYS[1] the account's hash; ARGV event_time, features, decision, event_ts, ttl.
+# Absolute values only, and nothing at all for an event older than the one held.
+_WRITE_LATEST = """
+local held = redis.call('HGET', KEYS[1], 'event_time')
+if held and tonumber(held) > tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'features', ARGV[2], 'decision', ARGV[3],
+           'event_ts', ARGV[4], 'event_time', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
 
 def account_key(prefix: str, account_id: str) -> str:
     return f"{prefix}:account:{account_id}"
@@ -60,7 +79,12 @@ def account_record(verdict: Verdict) -> dict[str, bytes | str]:
         "features": _encode(verdict.features),
         "decision": _encode(decision),
         "event_ts": d.event_ts,
+        "event_time": repr(datetime.fromisoformat(d.event_ts).timestamp()),
     }
+
+
+def _event_time(record: dict[str, bytes | str]) -> float:
+    return float(record["event_time"])
 
 
 class _RedisPartition(StatelessSinkPartition[Verdict]):
@@ -69,6 +93,7 @@ class _RedisPartition(StatelessSinkPartition[Verdict]):
         self._client = redis.Redis.from_url(
             settings.url, socket_timeout=0.5, socket_connect_timeout=0.5
         )
+        self._write_latest = self._client.register_script(_WRITE_LATEST)
         self._pending: OrderedDict[str, dict[str, bytes | str]] = OrderedDict()
         self._retry_at = 0.0
         self._backoff = 0.1
@@ -78,8 +103,12 @@ class _RedisPartition(StatelessSinkPartition[Verdict]):
         pending = self._pending
         for verdict in items:
             key = account_key(prefix, verdict.decision.account_id)
-            pending.pop(key, None)
-            pending[key] = account_record(verdict)
+            record = account_record(verdict)
+            held = pending.pop(key, None)
+            # The buffer keeps the latest by event time too; Redis has the last word.
+            if held is not None and _event_time(held) > _event_time(record):
+                record = held
+            pending[key] = record
         overflow = len(pending) - self._settings.max_pending
         for _ in range(max(0, overflow)):
             pending.popitem(last=False)
@@ -93,10 +122,16 @@ class _RedisPartition(StatelessSinkPartition[Verdict]):
         ttl = self._settings.ttl_s
         pipe = self._client.pipeline(transaction=False)
         for key, record in self._pending.items():
-            pipe.hset(key, mapping=record)  # type: ignore[arg-type]
-            pipe.expire(key, ttl)
+            args = [
+                record["event_time"],
+                record["features"],
+                record["decision"],
+                record["event_ts"],
+                ttl,
+            ]
+            self._write_latest(keys=[key], args=args, client=pipe)
         try:
-            pipe.execute()
+            written = pipe.execute()
         except redis.RedisError as exc:
             REDIS_WRITE_FAILURES.inc()
             log.warning("redis write failed, %d accounts pending: %s", len(self._pending), exc)
@@ -104,7 +139,8 @@ class _RedisPartition(StatelessSinkPartition[Verdict]):
             self._retry_at = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, 5.0)
             return
-        REDIS_WRITES.inc(len(self._pending))
+        # A record older than the one Redis holds was not written: not counted either.
+        REDIS_WRITES.inc(sum(1 for w in written if w == 1))
         self._pending.clear()
         self._backoff = 0.1
         self._retry_at = 0.0
