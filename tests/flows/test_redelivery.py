@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +229,14 @@ def test_the_memory_survives_a_snapshot():
     bodies = {x.event_id: x.body for x in again if isinstance(x, SentDecision) and x.repeat}
     assert isinstance(first[0], SentDecision) and bodies["P1"] == first[0].body
     assert set(bodies) == {"P1", "P2"}
+
+
+def test_a_live_memory_is_discarded_once_idle_past_its_bound():
+    now = [1_000.0]
+    memory = DecisionMemory(FeatureConfig(recent_ids_days=1.0), live=True, clock=lambda: now[0])
+    memory.on_batch([verdict("P1", T)])
+    assert memory.notify_at() == datetime.fromtimestamp(1_000.0 + 86400.0, UTC)
+    now[0] += 86399.0
+    assert memory.on_notify() == ([], False)
+    now[0] += 1.0
+    assert memory.on_notify() == ([], True)
