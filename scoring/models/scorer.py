@@ -76,13 +76,14 @@ class ModelScorer:
     def holdout(self, event_id: str) -> bool:
         return self._bucket(event_id) < self.holdout_share
 
-    def _anomaly(self, x: dict[str, float]) -> float:
-        # The detector reads the few profile inputs plus the event's own attributes (a card
-        # data set's anonymised components are most of what is known about a payment).
+    def _anomaly(self, x: dict[str, float], attributes: dict[str, float] | None) -> float:
+        # The detector reads the few profile inputs plus the event's own attributes as they
+        # came (a card data set's anonymised components are most of what is known about a
+        # payment; the vector's log squash would hide how extreme they are).
         small = {k: x[k] for k in ANOMALY_INPUTS if k in x}
-        for key, value in x.items():
-            if key.startswith("attr."):
-                small[key] = value
+        for key, value in (attributes or {}).items():
+            if math.isfinite(value):
+                small[f"attr.{key}"] = value
         raw = float(self._detector.score_one(small))
         if not math.isfinite(raw):
             raw = 0.0
@@ -100,10 +101,10 @@ class ModelScorer:
         event_type = "payment" if isinstance(event, Payment) else "login"
         self._seq[event_type] += 1
         x = vector(event, features)
-        if event_type == "payment":
+        if isinstance(event, Payment):
             # Payments only: what is anomalous about a login (failures, new device, travel)
             # is already in its features, and the detector is the costliest step here.
-            rank = self._anomaly(x)
+            rank = self._anomaly(x, event.attributes)
             term = anomaly_prior(rank, self._rank.seen, self.priors)
         else:
             rank, term = _NEUTRAL_RANK, None
