@@ -18,8 +18,8 @@ def test_a_handbook_slice_is_ranked_well_after_learning_from_delayed_labels(tmp_
     # weeks to learn from (labels seven days late), then the week it is scored on.
     result = bench_handbook(tmp_path, from_day=108, to_day=136)
     assert result["missing"] == 0 and result["test_frauds"] == 385
-    # Rules and the anomaly prior alone rank this stream near chance (AUC about 0.6, AP
-    # 0.05): these need the terminal fraud rates and the learned model (full run: 0.87).
+    # Rules alone rank this slice near chance (measured: AUC 0.57, AP 0.10): these need
+    # the terminal fraud rates and the learned model.
     assert result["roc_auc"] > 0.75
     assert result["average_precision"] > 0.15
     assert result["non_allow_share"] < 0.05
