@@ -7,7 +7,6 @@ producer, bytewax's Kafka sink, serves decisions, alerts and dead letters.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Literal
 
@@ -17,6 +16,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.kafka_source import KafkaInbound
+from connectors.reachable import wait_until
 from contract import topics
 
 __all__ = [
@@ -117,29 +117,20 @@ class KafkaUnreachable(ConnectionError):
 def wait_for_kafka(
     bootstrap: str, timeout_s: float, *, waiting: Callable[[str], None] | None = None
 ) -> None:
-    """Return once a broker answers a metadata request, retrying with backoff up to timeout_s.
-
-    `waiting` is told once, on the first failure, so an operator sees why the start pauses.
-    """
+    """Return once a broker answers a metadata request, retrying with backoff up to timeout_s."""
     # librdkafka would log every refused connection to stderr; the caller reports instead.
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-    deadline = time.monotonic() + timeout_s
-    backoff = 0.25
-    reason = "no answer"
-    while True:
-        remaining = deadline - time.monotonic()
+
+    def probe(step: float) -> str | None:
         try:
-            if admin.list_topics(timeout=max(min(remaining, 5.0), 0.1)).brokers:
-                return
+            return None if admin.list_topics(timeout=step).brokers else "no broker"
         except KafkaException as exc:
-            reason = exc.args[0].str() if exc.args else str(exc)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise KafkaUnreachable(
-                f"cannot reach Kafka at {bootstrap} after {timeout_s:g} s ({reason})"
-            )
-        if waiting is not None:
-            waiting(f"Kafka at {bootstrap} is not answering; retrying for up to {timeout_s:g} s")
-            waiting = None
-        time.sleep(min(backoff, remaining))
-        backoff = min(backoff * 2, 5.0)
+            return exc.args[0].str() if exc.args else str(exc)
+
+    wait_until(
+        probe,
+        what=f"Kafka at {bootstrap}",
+        timeout_s=timeout_s,
+        unreachable=KafkaUnreachable,
+        waiting=waiting,
+    )

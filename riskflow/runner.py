@@ -8,7 +8,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -23,6 +22,7 @@ from bytewax.errors import BytewaxRuntimeError
 from bytewax.recovery import RecoveryConfig, init_db_dir
 
 from connectors.kafka import KafkaUnreachable, wait_for_kafka
+from connectors.reachable import wait_until
 from flows.config import KafkaInput, KafkaOutput, Settings
 
 __all__ = [
@@ -50,30 +50,24 @@ def wait_for_redis(
     url: str, timeout_s: float, *, waiting: Callable[[str], None] | None = None
 ) -> None:
     """Return once Redis answers PING, retrying with backoff up to timeout_s."""
-    address = _redis_address(url)
-    deadline = time.monotonic() + timeout_s
-    backoff = 0.25
-    while True:
-        remaining = deadline - time.monotonic()
-        step = max(min(remaining, 5.0), 0.1)
+
+    def probe(step: float) -> str | None:
         client = redis.Redis.from_url(url, socket_connect_timeout=step, socket_timeout=step)
         try:
             client.ping()
-            return
+            return None
         except redis.RedisError as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
+            return " ".join(str(exc).split()) or type(exc).__name__
         finally:
             client.close()
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise RedisUnreachable(
-                f"cannot reach Redis at {address} after {timeout_s:g} s ({reason})"
-            )
-        if waiting is not None:
-            waiting(f"Redis at {address} is not answering; retrying for up to {timeout_s:g} s")
-            waiting = None
-        time.sleep(min(backoff, remaining))
-        backoff = min(backoff * 2, 5.0)
+
+    wait_until(
+        probe,
+        what=f"Redis at {_redis_address(url)}",
+        timeout_s=timeout_s,
+        unreachable=RedisUnreachable,
+        waiting=waiting,
+    )
 
 
 def wait_for_services(settings: Settings, *, waiting: Callable[[str], None] | None = None) -> None:
