@@ -3,40 +3,10 @@
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, datetime, timedelta
 
-from contract.messages import Login, Payment
-from contract.parse import Envelope
 from features.account import AccountState, FeatureConfig
 from features.operator import AccountLogic, Duplicate, Featured
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def pay(eid: str, minutes: float, amount: float, payee: str = "SHOP") -> Envelope:
-    event = Payment(
-        event_id=eid,
-        ts=T0 + timedelta(minutes=minutes),
-        account_id="A1",
-        amount=amount,
-        channel="online",
-        txn_type="transfer",
-        payee_account=payee,
-        device_id="d1",
-    )
-    return Envelope(event, 1.0, "payments", 0, int(minutes))
-
-
-def log_in(eid: str, minutes: float, success: bool) -> Envelope:
-    event = Login(
-        event_id=eid,
-        ts=T0 + timedelta(minutes=minutes),
-        account_id="A1",
-        channel="mobile",
-        success=success,
-        device_id="d1",
-    )
-    return Envelope(event, 1.0, "logins", 0, int(minutes))
+from tests.features.envelopes import log_in, pay
 
 
 def featured(out: list, eid: str) -> dict:

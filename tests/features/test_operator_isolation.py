@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from contract.messages import DeadLetter, Feedback, Login, Payment
+from contract.messages import DeadLetter, Feedback, Login
 from contract.parse import Envelope
 from features.account import AccountState, FeatureConfig
 from features.operator import AccountLogic, Featured, account_logic
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def pay(eid: str, minutes: float, amount: float, payee: str = "SHOP") -> Envelope:
-    event = Payment(
-        event_id=eid,
-        ts=T0 + timedelta(minutes=minutes),
-        account_id="A1",
-        amount=amount,
-        channel="online",
-        txn_type="transfer",
-        payee_account=payee,
-        device_id="d1",
-    )
-    return Envelope(event, 1.0, "payments", 0, int(minutes))
+from tests.features.envelopes import T0, pay
 
 
 class Boom(RuntimeError):
