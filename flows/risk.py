@@ -49,12 +49,12 @@ from flows.config import (
     load_settings,
 )
 from flows.models import Models, build_models
-from flows.redelivery import SentDecision, decision_memory
 from scoring.decide import Decider, ListSource, Verdict
 from scoring.lists.csvfile import FileLists
 from scoring.models.featurelog import FeatureLog, encode_with_outcome
 from scoring.models.learning import Learned
 from scoring.models.operator import learner_logic
+from scoring.redelivery import SentDecision, decision_memory
 from scoring.rules.reload import RulesetHolder
 from scoring.rules.ruleset import DEFAULT_RULESET_PATH
 from simulator.config import SimConfig

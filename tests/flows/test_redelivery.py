@@ -22,9 +22,9 @@ from flows.config import (
     RulesSettings,
     Settings,
 )
-from flows.redelivery import DecisionMemory, SentDecision
 from flows.risk import build_flow
 from scoring.decide import Verdict
+from scoring.redelivery import DecisionMemory, SentDecision
 from tests.flows.streams import login, payment, write_jsonl
 
 RULES = """
