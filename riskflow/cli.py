@@ -539,3 +539,25 @@ def bench_quality_cmd(
             _report([as_row(results[-1])], None)
         if json_out is not None:
             json_out.write_bytes(msgspec.json.format(msgspec.json.encode(results)))
+
+
+@bench_app.command("hostile")
+def bench_hostile_cmd(
+    hostile: Annotated[
+        int, typer.Option(help="Hostile messages, every category in turn.")
+    ] = 100_000,
+    customers: Annotated[int, typer.Option(help="Customers of the simulated bank.")] = 2000,
+    days: Annotated[float, typer.Option(help="Days of the simulated bank.")] = 10.0,
+    work: Annotated[Path | None, typer.Option(help="Keep the corpus and outputs here.")] = None,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """Hostile messages mixed into a bank's stream, replayed: every line accounted for."""
+    import tempfile
+
+    from benchmarks.hostile import bench_hostile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        where = work or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        result = bench_hostile(where, hostile=hostile, customers=customers, days=days)
+        _report([{k: (str(v) if isinstance(v, dict) else v) for k, v in result.items()}], json_out)

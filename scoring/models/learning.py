@@ -218,6 +218,14 @@ class Learner:
                 self.publish(at)
         return learned, dead
 
+    def give_up_waiting(self) -> list[DeadLetter]:
+        """Dead-letter every label still waiting for its event (the input has ended)."""
+        waiting, self.state.pending = self.state.pending, []
+        self._waiting.clear()
+        return [
+            _dead(fb, "feedback_unmatched", "no decision logged for event_id") for fb in waiting
+        ]
+
     def _learn_session(self, login_id: str, fraud: bool, at: float) -> None:
         """A payment's label also labels the login that opened its session, once: banks
         label money, and the login head would otherwise never warm."""

@@ -34,8 +34,10 @@ class LearnerLogic(StatefulBatchLogic[Feedback, Learned | DeadLetter, bytes]):
         return self._run([])
 
     def on_eof(self) -> tuple[list[Learned | DeadLetter], bool]:
-        # ... and once more when a replay ends, when every event has been decided.
-        return self._run([])
+        # ... and once more when a replay ends, when every event has been decided: a label
+        # still waiting then will never find its event, and is dead-lettered, not kept.
+        out, keep = self._run([])
+        return [*out, *self.learner.give_up_waiting()], keep
 
     def snapshot(self) -> bytes:
         return self.learner.snapshot()

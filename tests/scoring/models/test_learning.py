@@ -252,3 +252,15 @@ def test_a_session_login_from_the_future_or_of_another_type_teaches_nothing():
         log.put_many([(name, encode(pay))])
     learner.on_batch([label(p, T0 + timedelta(days=1), True) for p in ("P1", "P2", "P3")])
     assert learner.state.champion.heads["login"].labels == 0
+
+
+def test_labels_still_waiting_when_a_replay_ends_are_dead_lettered_not_kept():
+    from scoring.models.operator import LearnerLogic
+
+    _store, _log, learner = setup(every_labels=10_000, challenger=None)
+    logic = LearnerLogic(learner)
+    out, _ = logic.on_batch([label("NEVER_DECIDED", T0, True)])
+    assert out == [] and len(learner.state.pending) == 1  # it may still come
+    out, _ = logic.on_eof()
+    assert [d.reason for d in out] == ["feedback_unmatched"]  # type: ignore[union-attr]
+    assert learner.state.pending == []
