@@ -74,7 +74,7 @@ def _mix(work: Path, hostile: int, customers: int, days: float, seed: int) -> di
 
 
 def bench_hostile(
-    work: Path, *, hostile: int = 100_000, customers: int = 2000, days: float = 10.0, seed: int = 9
+    work: Path, *, hostile: int = 100_000, customers: int = 3000, days: float = 10.0, seed: int = 9
 ) -> dict[str, Any]:
     corpus = _mix(work, hostile, customers, days, seed)
     settings = Settings(

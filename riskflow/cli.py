@@ -546,7 +546,7 @@ def bench_hostile_cmd(
     hostile: Annotated[
         int, typer.Option(help="Hostile messages, every category in turn.")
     ] = 100_000,
-    customers: Annotated[int, typer.Option(help="Customers of the simulated bank.")] = 2000,
+    customers: Annotated[int, typer.Option(help="Customers of the simulated bank.")] = 3000,
     days: Annotated[float, typer.Option(help="Days of the simulated bank.")] = 10.0,
     work: Annotated[Path | None, typer.Option(help="Keep the corpus and outputs here.")] = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
