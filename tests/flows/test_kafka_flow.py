@@ -159,3 +159,66 @@ def test_decisions_dead_letters_alerts_and_redis(
     assert 'riskflow_ruleset_info{version="it-1"} 1.0' in text
     assert 'step_id="riskflow.features"' in text  # bytewax's per-operator metrics
     assert "account_id" not in text
+
+
+def distinct(bootstrap: str, topic: str, field: str, want: int, timeout: float) -> set:
+    """The distinct values of `field` on `topic`, read until `want` of them or `timeout`."""
+    deadline = time.time() + timeout
+    expected = want
+    while True:
+        seen = {
+            json.loads(m.value())[field]
+            for m in consume_all(bootstrap, topic, expected, max(1.0, deadline - time.time()))
+        }
+        if len(seen) >= want or time.time() >= deadline:
+            return seen
+        expected += want - len(seen)  # repeats took places: read that many more
+
+
+def test_poison_between_valid_events_in_one_partition_survives_kill_and_restart(
+    kafka_bootstrap, topics, flow_process, tmp_path
+):
+    from simulator.hostile import hostile_messages, kind_of
+    from tests.flows.streams import payment
+
+    # One account, so one partition: every hostile payment sits between two valid ones.
+    poison = [p for c, p in hostile_messages(64 * 3, seed=8) if kind_of(c) == "payment"]
+
+    def batch(start: int, n: int) -> list[tuple[bytes | None, bytes]]:
+        out: list[tuple[bytes | None, bytes]] = []
+        for i in range(start, start + n):
+            out.append((b"A1", encode(payment(f"K{i}", "A1", i, 10.0 + i))))
+            out.append((b"A1", poison[i % len(poison)]))
+        return out
+
+    first, second = batch(0, 40), batch(40, 40)
+    produce(kafka_bootstrap, topics["payments"], first)
+    got = consume_all(kafka_bootstrap, topics["decisions"], expected=40, timeout=90)
+    assert len(got) == 40, (tmp_path / "flow.log").read_text()[-3000:]
+    assert flow_process.poll() is None  # still running after 40 poison messages
+    flow_process.kill()  # kill -9, mid-stream, with recovery on
+    flow_process.wait(timeout=20)
+    produce(kafka_bootstrap, topics["payments"], second)
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")}
+    with open(tmp_path / "flow2.log", "wb") as log:
+        again = subprocess.Popen(
+            [sys.executable, "-m", "riskflow", "run", "--config", str(tmp_path / "riskflow.yaml")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            decided = distinct(kafka_bootstrap, topics["decisions"], "event_id", 80, 120)
+            assert decided == {f"K{i}" for i in range(80)}, (tmp_path / "flow2.log").read_text()[
+                -3000:
+            ]
+            assert again.poll() is None
+            # Every poison message has its dead letter (a replayed epoch may repeat some).
+            offsets = distinct(kafka_bootstrap, topics["deadletter"], "source_offset", 80, 60)
+            assert len(offsets) == 80 and None not in offsets
+        finally:
+            again.terminate()
+            try:
+                again.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                again.kill()
