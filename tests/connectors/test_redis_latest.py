@@ -8,30 +8,12 @@ import pytest
 
 from connectors.metrics import REDIS_WRITES
 from connectors.redis_store import RedisSink
-from contract.messages import Decision
 from flows.config import RedisSettings
-from scoring.decide import Verdict
+from tests.infra.verdicts import allowed
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def verdict(account: str, event_id: str, ts: datetime, amount: float) -> Verdict:
-    decision = Decision(
-        event_id=event_id,
-        account_id=account,
-        event_type="payment",
-        event_ts=ts.isoformat(),
-        ts="now",
-        action="allow",
-        score=0.01,
-        reasons=[],
-        rules_version="v",
-        model_version="m",
-        latency_ms=1.0,
-    )
-    return Verdict(decision, None, {"amount": amount})
 
 
 def partition(url: str):
@@ -40,9 +22,9 @@ def partition(url: str):
 
 def test_an_older_event_arriving_second_does_not_overwrite(redis_url, redis_client):
     part = partition(redis_url)
-    part.write_batch([verdict("A1", "P2", T0 + timedelta(minutes=5), 20.0)])
+    part.write_batch([allowed("A1", "P2", T0 + timedelta(minutes=5), 20.0)])
     written = REDIS_WRITES._value.get()
-    part.write_batch([verdict("A1", "P1", T0, 10.0)])
+    part.write_batch([allowed("A1", "P1", T0, 10.0)])
     key = "latest:account:A1"
     assert redis_client.hget(key, "features") == b'{"amount":20.0}'
     assert b'"event_id":"P2"' in redis_client.hget(key, "decision")
@@ -51,9 +33,9 @@ def test_an_older_event_arriving_second_does_not_overwrite(redis_url, redis_clie
 
     # Not older (the same instant, written in another zone's notation): written.
     same = (T0 + timedelta(minutes=5)).astimezone(timezone(timedelta(hours=8)))
-    part.write_batch([verdict("A1", "P3", same, 30.0)])
+    part.write_batch([allowed("A1", "P3", same, 30.0)])
     assert redis_client.hget(key, "features") == b'{"amount":30.0}'
-    part.write_batch([verdict("A1", "P4", T0 + timedelta(hours=1), 40.0)])
+    part.write_batch([allowed("A1", "P4", T0 + timedelta(hours=1), 40.0)])
     assert redis_client.hget(key, "features") == b'{"amount":40.0}'
     assert float(redis_client.hget(key, "event_time")) == (T0 + timedelta(hours=1)).timestamp()
     part.close()
@@ -61,8 +43,8 @@ def test_an_older_event_arriving_second_does_not_overwrite(redis_url, redis_clie
 
 def test_another_process_writing_an_older_event_loses(redis_url, redis_client):
     newer, older = partition(redis_url), partition(redis_url)
-    newer.write_batch([verdict("A2", "P9", T0 + timedelta(days=1), 90.0)])
-    older.write_batch([verdict("A2", "P8", T0, 80.0), verdict("A3", "P7", T0, 70.0)])
+    newer.write_batch([allowed("A2", "P9", T0 + timedelta(days=1), 90.0)])
+    older.write_batch([allowed("A2", "P8", T0, 80.0), allowed("A3", "P7", T0, 70.0)])
     assert redis_client.hget("latest:account:A2", "features") == b'{"amount":90.0}'
     assert redis_client.hget("latest:account:A3", "features") == b'{"amount":70.0}'
     newer.close()
@@ -72,7 +54,7 @@ def test_another_process_writing_an_older_event_loses(redis_url, redis_client):
 def test_within_one_batch_the_buffer_keeps_the_latest(redis_url, redis_client):
     part = partition(redis_url)
     part.write_batch(
-        [verdict("A4", "P2", T0 + timedelta(minutes=1), 2.0), verdict("A4", "P1", T0, 1.0)]
+        [allowed("A4", "P2", T0 + timedelta(minutes=1), 2.0), allowed("A4", "P1", T0, 1.0)]
     )
     assert redis_client.hget("latest:account:A4", "features") == b'{"amount":2.0}'
     part.close()
@@ -80,8 +62,8 @@ def test_within_one_batch_the_buffer_keeps_the_latest(redis_url, redis_client):
 
 def test_the_script_is_loaded_again_after_a_script_flush(redis_url, redis_client):
     part = partition(redis_url)
-    part.write_batch([verdict("A5", "P1", T0, 1.0)])
+    part.write_batch([allowed("A5", "P1", T0, 1.0)])
     redis_client.script_flush()
-    part.write_batch([verdict("A5", "P2", T0 + timedelta(minutes=1), 2.0)])
+    part.write_batch([allowed("A5", "P2", T0 + timedelta(minutes=1), 2.0)])
     assert redis_client.hget("latest:account:A5", "features") == b'{"amount":2.0}'
     part.close()

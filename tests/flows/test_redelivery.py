@@ -11,7 +11,7 @@ from typing import Any
 from bytewax.testing import run_main
 
 from connectors.metrics import DUPLICATES
-from contract.messages import DeadLetter, Decision, Payment
+from contract.messages import DeadLetter, Payment
 from features.account import FeatureConfig
 from features.operator import Duplicate
 from flows.config import (
@@ -26,6 +26,7 @@ from flows.risk import build_flow
 from scoring.decide import Verdict
 from scoring.redelivery import DecisionMemory, SentDecision
 from tests.flows.streams import login, payment, write_jsonl
+from tests.infra.verdicts import allowed
 
 RULES = """
 version: "redelivery-1"
@@ -168,20 +169,16 @@ def test_decisions_keep_their_order_per_account(tmp_path):
 
 
 def verdict(eid: str, ts: datetime) -> Verdict:
-    decision = Decision(
-        event_id=eid,
-        account_id="A1",
-        event_type="payment",
-        event_ts=ts.isoformat(),
+    return allowed(
+        "A1",
+        eid,
+        ts,
         ts="2026-03-02T01:00:00.000+00:00",
-        action="allow",
         score=0.1,
-        reasons=[],
         rules_version="r",
         model_version="rules-only",
         latency_ms=1.5,
     )
-    return Verdict(decision, None, {})
 
 
 def repeat(eid: str, ts: datetime) -> Duplicate:

@@ -13,28 +13,12 @@ import redis
 
 from connectors.metrics import REDIS_WRITE_FAILURES
 from connectors.redis_store import RedisSink
-from contract.messages import Decision
 from flows.config import RedisSettings
-from scoring.decide import Verdict
+from tests.infra.verdicts import allowed
+
+MARCH_1 = datetime(2026, 3, 1, tzinfo=UTC)
 
 pytestmark = pytest.mark.integration
-
-
-def verdict(account: str, event_id: str, amount: float) -> Verdict:
-    decision = Decision(
-        event_id=event_id,
-        account_id=account,
-        event_type="payment",
-        event_ts=datetime(2026, 3, 1, tzinfo=UTC).isoformat(),
-        ts="now",
-        action="allow",
-        score=0.01,
-        reasons=[],
-        rules_version="v",
-        model_version="m",
-        latency_ms=1.0,
-    )
-    return Verdict(decision, None, {"amount": amount})
 
 
 def free_port() -> int:
@@ -50,8 +34,10 @@ def test_writes_survive_an_outage_and_land_as_absolute_values():
     part = sink.build("redis_out", 0, 1)
     failures = REDIS_WRITE_FAILURES._value.get()
 
-    part.write_batch([verdict("A1", "P1", 10.0), verdict("A2", "P2", 20.0)])
-    part.write_batch([verdict("A1", "P3", 30.0)])  # within the backoff: buffered, not retried
+    part.write_batch([allowed("A1", "P1", MARCH_1, 10.0), allowed("A2", "P2", MARCH_1, 20.0)])
+    part.write_batch(
+        [allowed("A1", "P3", MARCH_1, 30.0)]
+    )  # within the backoff: buffered, not retried
     assert REDIS_WRITE_FAILURES._value.get() == failures + 1
 
     server = subprocess.Popen(
@@ -68,13 +54,13 @@ def test_writes_survive_an_outage_and_land_as_absolute_values():
             except redis.ConnectionError:
                 time.sleep(0.05)
         time.sleep(0.3)  # past the first backoff
-        part.write_batch([verdict("A3", "P4", 40.0)])
+        part.write_batch([allowed("A3", "P4", MARCH_1, 40.0)])
         assert client.hget("out:account:A1", "features") == b'{"amount":30.0}'
         assert b'"event_id":"P3"' in client.hget("out:account:A1", "decision")
         assert client.hget("out:account:A2", "features") == b'{"amount":20.0}'
         assert client.exists("out:account:A3")
         # A replay writes the same absolute value: no drift.
-        part.write_batch([verdict("A1", "P3", 30.0)])
+        part.write_batch([allowed("A1", "P3", MARCH_1, 30.0)])
         assert client.hget("out:account:A1", "features") == b'{"amount":30.0}'
         part.close()
     finally:
