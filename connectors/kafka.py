@@ -22,10 +22,12 @@ from contract import topics
 __all__ = [
     "KafkaSettings",
     "KafkaUnreachable",
+    "MissingTopics",
     "TopicNames",
     "ensure_topics",
     "inbound_source",
     "outbound_sink",
+    "prepare_topics",
     "sink_message",
     "wait_for_kafka",
 ]
@@ -44,6 +46,12 @@ class TopicNames(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         """Topic name -> the contract its messages must meet."""
         return {self.payments: "payment", self.logins: "login", self.feedback: "feedback"}
 
+    def inbound(self) -> list[str]:
+        return [self.payments, self.logins, self.feedback]
+
+    def outbound(self) -> list[str]:
+        return [self.decisions, self.alerts, self.deadletter, self.notifications]
+
 
 class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -57,6 +65,13 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Extra librdkafka producer properties."""
     connect_timeout_s: float = 30.0
     """How long `riskflow run` waits at start for the brokers (and Redis) before giving up."""
+    create_topics: bool = True
+    """Create the topics the flow reads and writes at start when they do not exist; when
+    false, a missing topic stops the start with an error naming it."""
+    partitions: int = 3
+    """Partitions of a topic created at start (existing topics are left as they are)."""
+    replication_factor: int = -1
+    """Replicas of a topic created at start; -1 takes the broker's default."""
 
 
 _PRODUCER_DEFAULTS = {
@@ -99,15 +114,61 @@ def sink_message(topic: str, key: str, value: bytes) -> KafkaSinkMessage:
     return KafkaSinkMessage(key.encode(), value, topic=topic)
 
 
-def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 1) -> None:
-    """Create topics that do not exist yet (broker-default replication); existing ones stay."""
+def ensure_topics(
+    bootstrap: str, names: list[str], *, partitions: int = 1, replication_factor: int = -1
+) -> None:
+    """Create topics that do not exist yet; existing ones stay as they are."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(n, partitions, -1) for n in names]).values():
+    new = [NewTopic(n, partitions, replication_factor) for n in names]
+    for future in admin.create_topics(new).values():
         try:
             future.result(timeout=30)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+
+
+class MissingTopics(RuntimeError):
+    """Topics the flow needs are absent and could not (or may not) be created."""
+
+
+def prepare_topics(settings: KafkaSettings, names: list[str]) -> list[str]:
+    """Make sure every topic in `names` exists; returns the ones created.
+
+    Raises MissingTopics naming the absent topics when `create_topics` is off or the
+    broker refuses to create them (no permission, a replication factor it cannot meet).
+    """
+    # Checked before the flow starts: a consumer subscribed to an absent topic, or a
+    # producer writing to one, fails deep inside a worker with nothing an operator can read.
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    try:
+        existing = set(admin.list_topics(timeout=settings.connect_timeout_s).topics)
+    except KafkaException as exc:
+        raise MissingTopics(f"cannot list Kafka topics: {_reason(exc)}") from None
+    missing = [n for n in dict.fromkeys(names) if n not in existing]
+    if not missing:
+        return []
+    if not settings.create_topics:
+        raise MissingTopics(
+            f"Kafka has no topic {', '.join(missing)} and kafka.create_topics is false: "
+            "create them or set it to true"
+        )
+    try:
+        ensure_topics(
+            settings.bootstrap_servers,
+            missing,
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+        )
+    except KafkaException as exc:
+        raise MissingTopics(
+            f"cannot create Kafka topic(s) {', '.join(missing)}: {_reason(exc)}"
+        ) from None
+    return missing
+
+
+def _reason(exc: KafkaException) -> str:
+    return exc.args[0].str() if exc.args and isinstance(exc.args[0], KafkaError) else str(exc)
 
 
 class KafkaUnreachable(ConnectionError):

@@ -28,7 +28,13 @@ from flows.config import (
 from flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
-from riskflow.runner import KafkaUnreachable, RedisUnreachable, run_flow, wait_for_services
+from riskflow.runner import (
+    KafkaUnreachable,
+    MissingTopics,
+    RedisUnreachable,
+    run_flow,
+    wait_for_services,
+)
 from riskflow.summary import summary_table
 from simulator.config import SimConfig
 from simulator.files import write_denylist
@@ -191,6 +197,8 @@ def run(
         wait_for_services(settings, waiting=_say)
     except (KafkaUnreachable, RedisUnreachable) as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
+    except MissingTopics as exc:
+        _fail(str(exc))
     _run_with_summary(
         build_flow(settings),
         settings,

@@ -21,12 +21,13 @@ from bytewax.dataflow import Dataflow
 from bytewax.errors import BytewaxRuntimeError
 from bytewax.recovery import RecoveryConfig, init_db_dir
 
-from connectors.kafka import KafkaUnreachable, wait_for_kafka
+from connectors.kafka import KafkaUnreachable, MissingTopics, prepare_topics, wait_for_kafka
 from connectors.reachable import wait_until
 from flows.config import KafkaInput, KafkaOutput, Settings
 
 __all__ = [
     "KafkaUnreachable",
+    "MissingTopics",
     "RedisUnreachable",
     "recovery_config",
     "run_flow",
@@ -74,7 +75,9 @@ def wait_for_services(settings: Settings, *, waiting: Callable[[str], None] | No
     """Wait, bounded by `kafka.connect_timeout_s`, for the Kafka and Redis the flow will use.
 
     Checked before the flow is built, so an unreachable address is one clear error at start
-    instead of a failure deep inside a worker. Raises KafkaUnreachable or RedisUnreachable.
+    instead of a failure deep inside a worker. The Kafka topics the flow reads and writes
+    are created here when missing (`kafka.create_topics`). Raises KafkaUnreachable,
+    RedisUnreachable or MissingTopics.
     """
     timeout = settings.kafka.connect_timeout_s
     uses_kafka = (
@@ -84,6 +87,17 @@ def wait_for_services(settings: Settings, *, waiting: Callable[[str], None] | No
     )
     if uses_kafka:
         wait_for_kafka(settings.kafka.bootstrap_servers, timeout, waiting=waiting)
+    topics = settings.kafka.topics
+    needed = (topics.inbound() if isinstance(settings.input, KafkaInput) else []) + (
+        topics.outbound() if isinstance(settings.output, KafkaOutput) else []
+    )
+    if needed:
+        created = prepare_topics(settings.kafka, needed)
+        if created and waiting is not None:
+            waiting(
+                f"created Kafka topic(s) {', '.join(created)} with "
+                f"{settings.kafka.partitions} partition(s)"
+            )
     if settings.redis is not None:
         wait_for_redis(settings.redis.url, timeout, waiting=waiting)
 
