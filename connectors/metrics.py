@@ -21,6 +21,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from contract.messages import Alert, DeadLetter, Decision
 from scoring.models.learning import Learned
 from scoring.models.prequential import Prequential
+from scoring.rules.reload import RulesetHolder
 
 __all__ = [
     "ALERTS",
@@ -51,9 +52,11 @@ __all__ = [
     "RULESET_INFO",
     "RULESET_REJECTED",
     "RULESET_RELOADS",
+    "RULE_ERRORS",
     "RULE_HITS",
     "RULE_LABELS",
     "STATS",
+    "RulesetObserver",
     "RunStats",
     "observe_deadletters",
     "observe_events_in",
@@ -131,6 +134,11 @@ REDIS_DROPPED = Counter(
 RULESET_INFO = Gauge("riskflow_ruleset_info", "The ruleset in use (value 1)", ["version"])
 RULESET_RELOADS = Counter("riskflow_ruleset_reloads_total", "Rulesets loaded while running")
 RULESET_REJECTED = Counter("riskflow_ruleset_rejected_total", "Ruleset files that failed to load")
+RULE_ERRORS = Counter(
+    "riskflow_rule_errors_total",
+    "Rule evaluations that raised and were skipped (the rule did not fire), by rule",
+    ["rule_id"],
+)
 EVENTS_SCORED = Counter(
     "riskflow_events_scored_total",
     "Payments and logins decided, by channel",
@@ -312,3 +320,33 @@ def observe_learned(item: Learned) -> None:
         DISPOSITION_SECONDS.labels(item.branch_id).observe(max(0.0, item.delay_s))
     for rule_id in item.rule_ids:
         RULE_LABELS.labels(rule_id, label).inc()
+
+
+class RulesetObserver:
+    """Carries a ruleset holder's counts into the metrics; call `observe` after each batch.
+
+    The holder counts from its own start and each ruleset version counts its rule errors
+    from its load; the observer remembers what it has passed on and adds the difference.
+    """
+
+    def __init__(self, holder: RulesetHolder) -> None:
+        self.holder = holder
+        self._version = ""
+        self._reloads = 0
+        self._rejected = 0
+        self._errors: dict[str, int] = {}
+
+    def observe(self) -> None:
+        holder = self.holder
+        if holder.version != self._version:
+            if self._version:
+                RULESET_INFO.remove(self._version)
+            RULESET_INFO.labels(holder.version).set(1)
+            self._version = holder.version
+            self._errors = {}
+        RULESET_RELOADS.inc(holder.reloads - self._reloads)
+        RULESET_REJECTED.inc(holder.rejected - self._rejected)
+        self._reloads, self._rejected = holder.reloads, holder.rejected
+        for rule_id, n in holder.current().errors.items():
+            RULE_ERRORS.labels(rule_id).inc(n - self._errors.get(rule_id, 0))
+            self._errors[rule_id] = n

@@ -27,9 +27,7 @@ from connectors.iterated import IteratedSource
 from connectors.jsonl import file_sinks, replay_source
 from connectors.metrics import (
     ALERT_BUDGET,
-    RULESET_INFO,
-    RULESET_REJECTED,
-    RULESET_RELOADS,
+    RulesetObserver,
     observe_deadletters,
     observe_events_in,
     observe_learned,
@@ -193,19 +191,7 @@ def _event_order(item: Featured) -> tuple[float, str]:
 
 
 def _decide_batch(decider: Decider, log: FeatureLog | None):
-    seen_version = [""]
-    seen_counts = [0, 0]
-
-    def track_ruleset() -> None:
-        holder = decider.rules
-        if holder.version != seen_version[0]:
-            if seen_version[0]:
-                RULESET_INFO.remove(seen_version[0])
-            RULESET_INFO.labels(holder.version).set(1)
-            seen_version[0] = holder.version
-        RULESET_RELOADS.inc(holder.reloads - seen_counts[0])
-        RULESET_REJECTED.inc(holder.rejected - seen_counts[1])
-        seen_counts[:] = [holder.reloads, holder.rejected]
+    ruleset_metrics = RulesetObserver(decider.rules)
 
     def decide(batch: list[Featured]) -> list[Verdict | DeadLetter]:
         # The per-account step hands events over grouped by account; back in event-time order,
@@ -223,7 +209,7 @@ def _decide_batch(decider: Decider, log: FeatureLog | None):
             (n.type for v in verdicts for n in v.notifications),
             ((v.decision.event_type, item.event.channel) for item, v in decided),
         )
-        track_ruleset()
+        ruleset_metrics.observe()
         if log is not None:
             log.put_many(
                 (

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import yaml
 from prometheus_client import REGISTRY
 
-from connectors.metrics import observe_learned, observe_verdicts
+from connectors.metrics import RulesetObserver, observe_learned, observe_verdicts
+from features.catalog import defaults
 from scoring.models.learning import Learned
 from scoring.models.prequential import precision_at_k
+from scoring.rules.reload import RulesetHolder
 
 
 def value(name: str, **labels: str) -> float:
@@ -54,3 +57,38 @@ def test_precision_at_k_counts_fraud_among_the_top_k_with_pessimistic_ties():
     assert precision_at_k(scores, labels, 2) == 0.5  # the tie at 0.8 puts the legit one first
     assert precision_at_k(scores, labels, 3) == 2 / 3
     assert precision_at_k(scores, labels, 10) == 3 / 5
+
+
+def _ruleset(version: str, condition: str) -> str:
+    rule = {
+        "id": "per_minute",
+        "description": "amount per minute of tenure",
+        "condition": condition,
+        "action": "review",
+        "severity": "high",
+        "reason": "PER_MINUTE",
+    }
+    return yaml.safe_dump({"version": version, "rules": [rule]}, width=10**9)
+
+
+def test_rule_errors_are_counted_by_rule_across_ruleset_versions(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(_ruleset("m1", "amount / pay_count_5m > 10"))
+    holder = RulesetHolder(path)
+    observer = RulesetObserver(holder)
+    before = value("riskflow_rule_errors_total", rule_id="per_minute")
+    idle = defaults() | {"amount": 50.0, "pay_count_5m": 0}
+    busy = defaults() | {"amount": 50.0, "pay_count_5m": 2}
+    for features in (idle, busy, idle):
+        holder.current().evaluate(features, "payment")
+    observer.observe()
+    assert value("riskflow_rule_errors_total", rule_id="per_minute") == before + 2
+    observer.observe()  # nothing new: nothing added
+    assert value("riskflow_rule_errors_total", rule_id="per_minute") == before + 2
+    # A new version counts from its own load; what the old one counted stays counted.
+    assert holder.replace_text(_ruleset("m2", "amount / (pay_count_5m - 2) > 10"))
+    holder.current().evaluate(busy, "payment")
+    observer.observe()
+    assert value("riskflow_rule_errors_total", rule_id="per_minute") == before + 3
+    assert value("riskflow_ruleset_info", version="m2") == 1
+    assert value("riskflow_ruleset_info", version="m1") == 0
