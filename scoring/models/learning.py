@@ -174,6 +174,22 @@ class Learner:
         del self._waiting[fb.event_id]
         return True
 
+    def _start_waiting(
+        self, labels: list[Feedback], records: list[bytes | None], newest_label: float
+    ) -> None:
+        """Start the wall clock of the labels queued behind one still waiting.
+
+        Otherwise each label whose event never comes would start its `hold_wall_s` only once
+        the one ahead of it has gone: a hundred of them would hold up learning for a hundred
+        times that wait.
+        """
+        if self.cfg.hold_wall_s is None:
+            return
+        now = self.clock()
+        for fb, blob in zip(labels, records, strict=True):
+            if blob is None and newest_label - fb.ts.timestamp() >= self.cfg.hold_s:
+                self._waiting.setdefault(fb.event_id, now)
+
     def on_batch(self, labels: list[Feedback]) -> tuple[list[Learned], list[DeadLetter]]:
         """Learn labels strictly in label-time order; stop at the first whose event is missing.
 
@@ -196,6 +212,7 @@ class Learner:
                     continue
                 # Its event may not be decided yet: wait, and keep every later label waiting too.
                 state.pending = queue[i:]
+                self._start_waiting(queue[i + 1 :], records[i + 1 :], newest_label)
                 break
             self._waiting.pop(fb.event_id, None)
             try:

@@ -214,6 +214,24 @@ def test_with_live_input_a_label_read_ahead_of_its_event_waits_in_wall_clock_too
     assert [d.reason for d in dead] == ["feedback_unmatched"] and learned == []
 
 
+def test_labels_whose_events_never_come_wait_out_the_wall_clock_together():
+    now = [0.0]
+    store, log = MemoryModelStore(), MemoryFeatureLog()
+    cfg = LearnerConfig(hold_s=3600.0, hold_wall_s=600.0, challenger=None, every_s=1e9)
+    learner = Learner(store, log, cfg, clock=lambda: now[0])
+    rng = random.Random(2)
+    orphans = [label(f"NEVER{i}", T0 + timedelta(minutes=i), True) for i in range(50)]
+    log_event(log, "KNOWN", T0 + timedelta(hours=5), False, rng)
+    known = label("KNOWN", T0 + timedelta(hours=6), False)
+    assert learner.on_batch([*orphans, known]) == ([], [])
+    now[0] = 601.0
+    # One wall-clock wait for all fifty, not fifty waits one after another.
+    learned, dead = learner.on_batch([])
+    assert [d.reason for d in dead] == ["feedback_unmatched"] * 50
+    assert len(learned) == 1 and not learned[0].fraud
+    assert learner.state.pending == []
+
+
 def test_the_champion_and_challenger_recipes_come_from_the_config():
     _, _, learner = setup(learning_rate=0.02, challenger_learning_rate=0.001)
     assert learner.state.champion.learning_rate == 0.02
