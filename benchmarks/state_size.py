@@ -8,12 +8,14 @@ from typing import Any
 
 import msgspec
 
-from contract.messages import Login, Payment
-from features.account import AccountState
+from contract.messages import Decision, Login, Payment
+from features.account import AccountState, FeatureConfig
+from scoring.decide import Verdict
+from scoring.redelivery import DecisionMemory
 from simulator.config import SimConfig
 from simulator.stream import generate
 
-__all__ = ["bench_state_size", "steady_account"]
+__all__ = ["bench_state_size", "steady_account", "steady_memory"]
 
 _START = datetime(2026, 1, 1, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 
@@ -57,6 +59,35 @@ def steady_account(per_day: int, days: int = 60) -> AccountState:
     return state
 
 
+def steady_memory(per_day: int, days: int = 60) -> DecisionMemory:
+    """The decision memory (`scoring.redelivery`) of `steady_account`'s events, as decided."""
+    memory = DecisionMemory(FeatureConfig())
+    gap = timedelta(minutes=14 * 60 // max(per_day, 1))
+    for d in range(days):
+        day = _START + timedelta(days=d)
+        events = [("login", f"L{d:07d}", day)] + [
+            ("payment", f"P{d:04d}{i:03d}", day + timedelta(minutes=5) + i * gap)
+            for i in range(per_day)
+        ]
+        for kind, event_id, ts in events:
+            stamp = ts.isoformat(timespec="milliseconds")
+            decision = Decision(
+                event_id=event_id,
+                account_id="A0000001",
+                event_type="payment" if kind == "payment" else "login",
+                event_ts=stamp,
+                ts=stamp,
+                action="allow",
+                score=0.0123,
+                reasons=[],
+                rules_version="2026.11.2",
+                model_version="m-000123",
+                latency_ms=3.217,
+            )
+            memory.on_batch([Verdict(decision=decision, alert=None, features={})])
+    return memory
+
+
 def bench_state_size(events: int = 300_000, customers: int = 5000, seed: int = 7) -> dict[str, Any]:
     decoders: dict[str, msgspec.json.Decoder[Payment] | msgspec.json.Decoder[Login]] = {
         "payment": msgspec.json.Decoder(Payment),
@@ -91,4 +122,7 @@ def bench_state_size(events: int = 300_000, customers: int = 5000, seed: int = 7
         "empty_account_bytes": len(AccountState().to_bytes()),
         "bytes_1_per_day_60d": len(steady_account(1).to_bytes()),
         "bytes_20_per_day_60d": len(steady_account(20).to_bytes()),
+        # The decision memory is a second keyed state of the same account.
+        "decision_memory_bytes_1_per_day": len(steady_memory(1).snapshot()),
+        "decision_memory_bytes_20_per_day": len(steady_memory(20).snapshot()),
     }

@@ -74,6 +74,12 @@ class FeatureConfig:
     """Most event ids an account remembers, to recognise a redelivered event."""
     recent_ids_days: float = 7.0
     """Event ids this much event time older than the account's newest are forgotten."""
+    decisions_kept_cap: int = 64
+    """Most decisions an account keeps, as published, to answer a redelivered event."""
+    decisions_kept_days: float = 2.0
+    """Decisions this much event time older than the account's newest are forgotten. A
+    retry or a replay after a crash comes within seconds and a re-published batch within
+    a day or so; a kept decision costs ~300 bytes of the account's snapshot, an id ~40."""
     idle_expiry_days: float = 35.0
     """A live run discards an account's state after this much wall-clock time without events:
     longer than the 30-day windows, so an expired account had nothing left in them."""

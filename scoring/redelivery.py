@@ -4,9 +4,10 @@ The account step recognises an `event_id` it already absorbed and hands it on as
 `Duplicate`, around `decide`. This step, keyed by account after `decide`, remembers each
 account's recent decisions as the very bytes that were published, and answers a
 `Duplicate` with them: same `ts`, same `latency_ms`, no new alert, notification or Redis
-write. The memory is bounded like the account's ids (`FeatureConfig.recent_ids_cap` and
-`recent_ids_days`); a duplicate whose decision it no longer holds is dead-lettered with
-reason `duplicate` rather than decided again.
+write. The memory is bounded by count and event time (`FeatureConfig.decisions_kept_cap`,
+`decisions_kept_days`), tighter than the account's ids, since a decision weighs several
+times an id in every snapshot; a duplicate whose decision it no longer holds is
+dead-lettered with reason `duplicate` rather than decided again.
 
 A duplicate can reach this step before its original's verdict (they take different paths
 from the account step), so an unanswered one waits: until the verdict comes, the input ends,
@@ -64,8 +65,8 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
         live: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._cap = cfg.recent_ids_cap
-        self._horizon_s = cfg.recent_ids_days * _DAY
+        self._cap = cfg.decisions_kept_cap
+        self._horizon_s = cfg.decisions_kept_days * _DAY
         self._live = live
         self._clock = clock
         self.sent: dict[str, tuple[float, bytes]] = {}
@@ -89,6 +90,10 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
         sent = self.sent
         sent[d.event_id] = (t, body)
         self._newest = max(self._newest, t)
+        return SentDecision(d.account_id, d.event_id, body)
+
+    def _forget(self) -> None:
+        sent = self.sent
         # Forgotten in the order absorbed, as the account step forgets its ids.
         while len(sent) > self._cap:
             del sent[next(iter(sent))]
@@ -98,7 +103,6 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
             if sent[oldest][0] >= horizon:
                 break
             del sent[oldest]
-        return SentDecision(d.account_id, d.event_id, body)
 
     def _answer(self, dup: Duplicate) -> SentDecision | None:
         known = self.sent.get(dup.event.event_id)
@@ -134,6 +138,9 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
             out.extend(self._resolve_pending())
             if self.pending and self._pending_since is None:
                 self._pending_since = self._clock()
+        # Only now: a duplicate travels beside its original's batch, not behind it, so a
+        # batch of many verdicts must not push out the one a duplicate in it is asking for.
+        self._forget()
         if self._live:
             self._active_at = self._clock()
         return out, StatefulBatchLogic.RETAIN

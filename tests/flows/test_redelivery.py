@@ -202,7 +202,7 @@ def test_a_repeat_that_overtakes_its_verdict_waits_for_it():
 
 
 def test_a_forgotten_decision_dead_letters_the_repeat():
-    memory = DecisionMemory(FeatureConfig(recent_ids_cap=2))
+    memory = DecisionMemory(FeatureConfig(decisions_kept_cap=2))
     memory.on_batch([verdict(f"P{i}", T + timedelta(minutes=i)) for i in range(3)])
     assert list(memory.sent) == ["P1", "P2"]
     out, _ = memory.on_batch([repeat("P2", T), repeat("P0", T)])
@@ -215,6 +215,27 @@ def test_a_forgotten_decision_dead_letters_the_repeat():
         "payments",
         7,
     )
+
+
+def test_a_batch_of_verdicts_does_not_push_out_the_one_its_duplicate_asks_for():
+    memory = DecisionMemory(FeatureConfig(decisions_kept_cap=2))
+    batch: list[Verdict | Duplicate] = [
+        verdict(f"P{i}", T + timedelta(minutes=i)) for i in range(3)
+    ]
+    out, _ = memory.on_batch([*batch, repeat("P0", T)])
+    assert [(x.event_id, x.repeat) for x in out if isinstance(x, SentDecision)][-1] == ("P0", True)
+    assert list(memory.sent) == ["P1", "P2"]
+
+
+def test_decisions_older_than_two_days_of_event_time_are_forgotten_by_default():
+    memory = DecisionMemory(FeatureConfig())
+    memory.on_batch([verdict("P1", T), verdict("P2", T + timedelta(hours=47))])
+    assert list(memory.sent) == ["P1", "P2"]
+    memory.on_batch([verdict("P3", T + timedelta(hours=48, seconds=1))])
+    assert list(memory.sent) == ["P2", "P3"]
+    out, _ = memory.on_batch([repeat("P1", T)])
+    dead, _ = memory.on_eof()
+    assert out == [] and [d.reason for d in dead if isinstance(d, DeadLetter)] == ["duplicate"]
 
 
 def test_the_memory_survives_a_snapshot():
@@ -230,7 +251,7 @@ def test_the_memory_survives_a_snapshot():
 
 def test_a_live_memory_is_discarded_once_idle_past_its_bound():
     now = [1_000.0]
-    memory = DecisionMemory(FeatureConfig(recent_ids_days=1.0), live=True, clock=lambda: now[0])
+    memory = DecisionMemory(FeatureConfig(decisions_kept_days=1.0), live=True, clock=lambda: now[0])
     memory.on_batch([verdict("P1", T)])
     assert memory.notify_at() == datetime.fromtimestamp(1_000.0 + 86400.0, UTC)
     now[0] += 86399.0
