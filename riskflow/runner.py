@@ -16,10 +16,10 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 import redis
-from bytewax._bytewax import cli_main
 from bytewax.dataflow import Dataflow
 from bytewax.errors import BytewaxRuntimeError
 from bytewax.recovery import RecoveryConfig, init_db_dir
+from bytewax.run import cli_main
 
 from connectors.kafka import KafkaUnreachable, MissingTopics, prepare_topics, wait_for_kafka
 from connectors.reachable import wait_until
