@@ -41,6 +41,9 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Accounts idle this long expire from Redis (the flow's own state keeps them)."""
     max_pending: int = 100_000
     """Accounts buffered while Redis is unreachable; the oldest are dropped beyond it."""
+    published_ttl_s: int = 900
+    """How long a decision published to Kafka is kept so that a restart's replay of the last
+    epoch re-emits it byte for byte (connectors/published_redis.py); longer than a restart."""
 
 
 log = logging.getLogger(__name__)

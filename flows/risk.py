@@ -33,6 +33,7 @@ from connectors.metrics import (
     observe_learned,
     observe_verdicts,
 )
+from connectors.published_redis import PublishedDecisions
 from connectors.redis_store import RedisSink
 from connectors.simulated import simulator_source
 from contract.messages import DeadLetter, Feedback
@@ -42,6 +43,7 @@ from flows.config import (
     FileInput,
     FileOutput,
     KafkaInput,
+    KafkaOutput,
     Settings,
     SimulatorInput,
     load_settings,
@@ -190,7 +192,9 @@ def _event_order(item: Featured) -> tuple[float, str]:
     return item.event.ts.timestamp(), item.event.event_id
 
 
-def _decide_batch(decider: Decider, log: FeatureLog | None):
+def _decide_batch(
+    decider: Decider, log: FeatureLog | None, published: PublishedDecisions | None = None
+):
     ruleset_metrics = RulesetObserver(decider.rules)
 
     def decide(batch: list[Featured]) -> list[Verdict | DeadLetter]:
@@ -199,6 +203,10 @@ def _decide_batch(decider: Decider, log: FeatureLog | None):
         # input was cut into batches, so a replay is reproducible.
         batch = sorted(batch, key=_event_order)
         results = [_decide_one(decider, item) for item in batch]
+        if published is not None:
+            # A replay after a crash re-emits what was published, not a second opinion.
+            settled = iter(published.settle([v for v in results if _is_verdict(v)]))
+            results = [next(settled) if _is_verdict(v) else v for v in results]
         decided = [(item, v) for item, v in zip(batch, results, strict=True) if _is_verdict(v)]
         verdicts = [v for _, v in decided]
         observe_verdicts(
@@ -257,6 +265,15 @@ def _to_message(
     return kafka_io.sink_message(topic, key(record), encode(record))
 
 
+def _published(settings: Settings) -> PublishedDecisions | None:
+    # Only Kafka output needs it: file outputs are truncated to the snapshot on resume.
+    if settings.redis is None or not isinstance(settings.output, KafkaOutput):
+        return None
+    conf = settings.redis
+    client = redis.Redis.from_url(conf.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return PublishedDecisions(client, conf.key_prefix, conf.published_ttl_s)
+
+
 def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     """The whole risk dataflow for one config."""
     flow = Dataflow(flow_id)
@@ -278,7 +295,11 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
         op.flat_map_batch(
             "decide",
             absorbed.trues,
-            _decide_batch(build_decider(settings, models), models.log if models else None),
+            _decide_batch(
+                build_decider(settings, models),
+                models.log if models else None,
+                _published(settings),
+            ),
         ),
         _is_verdict,
     )
