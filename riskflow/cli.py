@@ -556,16 +556,56 @@ def bench_hostile_cmd(
     ] = 100_000,
     customers: Annotated[int, typer.Option(help="Customers of the simulated bank.")] = 3000,
     days: Annotated[float, typer.Option(help="Days of the simulated bank.")] = 10.0,
+    via: Annotated[
+        str, typer.Option(help="files: replayed in this process; kafka: to `riskflow run`.")
+    ] = "files",
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(help="--via kafka: the broker (default: $KAFKA_BOOTSTRAP_SERVERS)."),
+    ] = None,
+    kill: Annotated[
+        int, typer.Option(help="--via kafka: kill -9 the flow this many times and restart it.")
+    ] = 0,
     work: Annotated[Path | None, typer.Option(help="Keep the corpus and outputs here.")] = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
-    """Hostile messages mixed into a bank's stream, replayed: every line accounted for."""
+    """Hostile messages mixed into a bank's stream, replayed: every message accounted for."""
+    import os
     import tempfile
 
-    from benchmarks.hostile import bench_hostile
+    if via not in ("files", "kafka"):
+        _fail(f"bench hostile: --via is files or kafka, not {via!r}")
+    if via == "files" and (kill or bootstrap):
+        _fail("bench hostile: --kill and --bootstrap go with --via kafka")
+    if kill < 0:
+        _fail("bench hostile: --kill is a number of kills, 0 or more")
+    server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if via == "kafka":
+        if not server:
+            _fail("bench hostile --via kafka: give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
+        from connectors.kafka import wait_for_kafka
 
+        try:
+            wait_for_kafka(server, 15.0)
+        except KafkaUnreachable as exc:
+            _fail(f"bench hostile: {exc}", EXIT_UNREACHABLE)
     with tempfile.TemporaryDirectory() as tmp:
         where = work or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
-        result = bench_hostile(where, hostile=hostile, customers=customers, days=days)
+        try:
+            if via == "kafka":
+                from benchmarks.hostile_kafka import bench_hostile_kafka
+
+                assert server is not None
+                result = bench_hostile_kafka(
+                    where, server, hostile=hostile, customers=customers, days=days, kill=kill
+                )
+            else:
+                from benchmarks.hostile import bench_hostile
+
+                result = bench_hostile(where, hostile=hostile, customers=customers, days=days)
+        except KeyboardInterrupt:
+            _fail("bench hostile: interrupted", 130)
         _report([{k: (str(v) if isinstance(v, dict) else v) for k, v in result.items()}], json_out)
+    if via == "kafka" and (result["status"] != "complete" or result["crashes"]):
+        _fail(f"bench hostile: {result['status']}, {result['crashes']} crash(es)", 1)
