@@ -566,6 +566,12 @@ def bench_hostile_cmd(
     kill: Annotated[
         int, typer.Option(help="--via kafka: kill -9 the flow this many times and restart it.")
     ] = 0,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            help="--via kafka: a Redis for the flow, as in production (default: $REDIS_URL)."
+        ),
+    ] = None,
     work: Annotated[Path | None, typer.Option(help="Keep the corpus and outputs here.")] = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
@@ -575,8 +581,8 @@ def bench_hostile_cmd(
 
     if via not in ("files", "kafka"):
         _fail(f"bench hostile: --via is files or kafka, not {via!r}")
-    if via == "files" and (kill or bootstrap):
-        _fail("bench hostile: --kill and --bootstrap go with --via kafka")
+    if via == "files" and (kill or bootstrap or redis_url):
+        _fail("bench hostile: --kill, --bootstrap and --redis-url go with --via kafka")
     if kill < 0:
         _fail("bench hostile: --kill is a number of kills, 0 or more")
     server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -584,10 +590,14 @@ def bench_hostile_cmd(
         if not server:
             _fail("bench hostile --via kafka: give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
         from connectors.kafka import wait_for_kafka
+        from riskflow.runner import wait_for_redis
 
+        redis_url = redis_url or os.environ.get("REDIS_URL")
         try:
             wait_for_kafka(server, 15.0)
-        except KafkaUnreachable as exc:
+            if redis_url:
+                wait_for_redis(redis_url, 15.0)
+        except (KafkaUnreachable, RedisUnreachable) as exc:
             _fail(f"bench hostile: {exc}", EXIT_UNREACHABLE)
     with tempfile.TemporaryDirectory() as tmp:
         where = work or Path(tmp)
@@ -598,7 +608,13 @@ def bench_hostile_cmd(
 
                 assert server is not None
                 result = bench_hostile_kafka(
-                    where, server, hostile=hostile, customers=customers, days=days, kill=kill
+                    where,
+                    server,
+                    hostile=hostile,
+                    customers=customers,
+                    days=days,
+                    kill=kill,
+                    redis_url=redis_url,
                 )
             else:
                 from benchmarks.hostile import bench_hostile

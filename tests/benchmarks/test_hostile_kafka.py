@@ -52,3 +52,30 @@ def test_hostile_messages_are_keyed_by_no_key_empty_garbage_or_the_account_they_
     assert {message_key(rng, None, payload) for _ in range(50)} == {b"HA3"}
     # Nothing to read an account from: never that account's key.
     assert b"HA3" not in {message_key(rng, sorted(LATE)[0], b"[[[") for _ in range(50)}
+
+
+def test_killed_twice_and_restarted_with_redis_repeats_are_the_first_bytes(
+    tmp_path, kafka_bootstrap, redis_url
+):
+    result = bench_hostile_kafka(
+        tmp_path,
+        kafka_bootstrap,
+        hostile=1000,
+        customers=100,
+        days=3.0,
+        kill=2,
+        redis_url=redis_url,
+        stall_s=60,
+    )
+    assert result["status"] == "complete"
+    assert (result["kills"], result["flow_starts"]) == (2, 3)
+    assert result["valid_not_decided"] == 0
+    assert result["decisions_for_no_valid_event"] == 0
+    # A replayed epoch may repeat an output; a decision only as the very bytes first sent.
+    assert result["decision_repeats_not_byte_identical"] == 0
+    assert result["hostile_not_dead_lettered"] == 0
+    assert result["dead_letter_repeats_otherwise_different"] == 0
+    assert result["dead_letters_for_valid_messages"] == 0
+    assert result["late_labels_dead_lettered"] == result["late_labels"]
+    assert result["valid_labels_dead_lettered_unmatched"] == 0
+    assert (result["flow_exit_code"], result["crashes"]) == (0, 0)
