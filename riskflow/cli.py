@@ -625,3 +625,65 @@ def bench_hostile_cmd(
         _report([{k: (str(v) if isinstance(v, dict) else v) for k, v in result.items()}], json_out)
     if via == "kafka" and (result["status"] != "complete" or result["crashes"]):
         _fail(f"bench hostile: {result['status']}, {result['crashes']} crash(es)", 1)
+
+
+@bench_app.command("crash")
+def bench_crash_cmd(
+    events: Annotated[
+        int, typer.Option(help="Payments and logins (labels come on top).")
+    ] = 200_000,
+    customers: Annotated[int, typer.Option(help="Customers of the simulated bank.")] = 20_000,
+    rate: Annotated[float, typer.Option(help="Messages produced per second.")] = 1500.0,
+    kills: Annotated[int, typer.Option(help="kill -9s of the flow during the crash run.")] = 10,
+    snapshot_interval: Annotated[
+        float, typer.Option(help="recovery.snapshot_interval_s of the flow.")
+    ] = 3.0,
+    seed: Annotated[int, typer.Option(help="Seed of the bank and of the kill moments.")] = 12,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap (default: $KAFKA_BOOTSTRAP_SERVERS).")
+    ] = None,
+    redis_url: Annotated[str | None, typer.Option(help="Redis (default: $REDIS_URL).")] = None,
+    work: Annotated[Path | None, typer.Option(help="Keep configs, logs and recovery here.")] = None,
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """kill -9 the live flow mid-stream and restart it; the books against a clean run."""
+    import os
+    import tempfile
+
+    from benchmarks.crash import bench_crash
+
+    server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    url = redis_url or os.environ.get("REDIS_URL")
+    if not (server and url):
+        raise typer.BadParameter(
+            "give --bootstrap and --redis-url or set KAFKA_BOOTSTRAP_SERVERS and REDIS_URL"
+        )
+    from connectors.kafka import wait_for_kafka
+    from riskflow.runner import wait_for_redis
+
+    try:
+        wait_for_kafka(server, 10.0)
+        wait_for_redis(url, 10.0)
+    except (KafkaUnreachable, RedisUnreachable) as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    with tempfile.TemporaryDirectory() as tmp:
+        where = work or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        try:
+            result = bench_crash(
+                server,
+                url,
+                where,
+                events=events,
+                customers=customers,
+                rate=rate,
+                kills=kills,
+                snapshot_interval_s=snapshot_interval,
+                seed=seed,
+            )
+        except KeyboardInterrupt:
+            # The flow under test was stopped on the way out (SIGTERM, then SIGKILL).
+            _fail("bench crash interrupted", 130)
+    _report(
+        [{k: (str(v) if isinstance(v, dict | list) else v) for k, v in result.items()}], json_out
+    )
