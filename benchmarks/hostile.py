@@ -229,6 +229,8 @@ def bench_hostile(
 ) -> dict[str, Any]:
     corpus = build_corpus(work, hostile, customers, days, seed)
     books = Books(corpus, _write_files(work, corpus))
+    # The payloads are on disk now; kept, they would only weigh on the replay's peak RSS.
+    corpus.rows.clear()
     settings = Settings(
         input=FileInput(
             payments=str(work / "payments.jsonl"),
