@@ -7,6 +7,7 @@ producer, bytewax's Kafka sink, serves decisions, alerts and dead letters.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Literal
 
@@ -126,6 +127,30 @@ def ensure_topics(
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+    _wait_for_leaders(admin, names)
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float = 30.0) -> None:
+    # A created topic is not usable at once: until its partitions have leaders, metadata
+    # answers "unknown topic" to the consumer or producer that asks first.
+    deadline = time.monotonic() + timeout_s
+    waiting = set(names)
+    while waiting:
+        found = admin.list_topics(timeout=10).topics
+        for name in list(waiting):
+            topic = found.get(name)
+            if topic is None or topic.error is not None or not topic.partitions:
+                continue
+            if all(p.leader >= 0 for p in topic.partitions.values()):
+                waiting.discard(name)
+        if waiting:
+            if time.monotonic() > deadline:
+                raise KafkaException(
+                    KafkaError(
+                        KafkaError._TIMED_OUT, f"no leaders for {', '.join(sorted(waiting))}"
+                    )
+                )
+            time.sleep(0.1)
 
 
 class MissingTopics(RuntimeError):
