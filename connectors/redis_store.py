@@ -13,8 +13,10 @@ if its `event_time` is not older than the one Redis holds, in one atomic step.
 Keys (`{prefix}` defaults to `riskflow`):
 - `{prefix}:account:{account_id}` hash with fields `features` (JSON object),
   `decision` (JSON: event_id, event_ts, action, score, reasons, rules_version,
-  model_version), `event_ts` and `event_time` (epoch seconds of `event_ts`); expires
-  after `ttl_s` without a write.
+  model_version), `event_ts`, `event_time` (epoch seconds of `event_ts`) and
+  `history` (hex digest of every message the account absorbed up to this event, in
+  order: two records with equal digests saw the same history); expires after `ttl_s`
+  without a write.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 log = logging.getLogger(__name__)
 _encode = msgspec.json.encode
 
-# KEYS[1] the account's hash; ARGV event_time, features, decision, event_ts, ttl.
+# KEYS[1] the account's hash; ARGV event_time, features, decision, event_ts, ttl, history.
 # Absolute values only, and nothing at all for an event older than the one held.
 _WRITE_LATEST = """
 local held = redis.call('HGET', KEYS[1], 'event_time')
@@ -57,7 +59,7 @@ if held and tonumber(held) > tonumber(ARGV[1]) then
   return 0
 end
 redis.call('HSET', KEYS[1], 'features', ARGV[2], 'decision', ARGV[3],
-           'event_ts', ARGV[4], 'event_time', ARGV[1])
+           'event_ts', ARGV[4], 'event_time', ARGV[1], 'history', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
@@ -83,6 +85,7 @@ def account_record(verdict: Verdict) -> dict[str, bytes | str]:
         "decision": _encode(decision),
         "event_ts": d.event_ts,
         "event_time": repr(datetime.fromisoformat(d.event_ts).timestamp()),
+        "history": verdict.history,
     }
 
 
@@ -131,6 +134,7 @@ class _RedisPartition(StatelessSinkPartition[Verdict]):
                 record["decision"],
                 record["event_ts"],
                 ttl,
+                record["history"],
             ]
             self._write_latest(keys=[key], args=args, client=pipe)
         try:

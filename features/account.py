@@ -9,6 +9,7 @@ pickle rather than a deep copy.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -35,11 +36,13 @@ WEEK_BUCKET = 6 * HOUR
 MONTH_BUCKET = DAY
 """The 30-day window counts whole (UTC) days at its old edge: at most a day too wide."""
 _SHORT_WIDTHS = (5 * MINUTE, HOUR, DAY)
-_SNAPSHOT_VERSION = 4
+_SNAPSHOT_VERSION = 5
 _V2_FIELDS = 19
 """Snapshot version 2 (before the long windows) is this many fields; version 3 appends to it."""
 _V3_FIELDS = 25
 """Version 3 is this many fields; version 4 appends the recent event ids and the idle clock."""
+_V4_FIELDS = 27
+"""Version 4 is this many fields; version 5 appends the history digest."""
 
 
 @lru_cache(maxsize=8)
@@ -100,6 +103,7 @@ class AccountState:
         "failures_before_login",
         "first_payment",
         "fraud_label_times",
+        "history",
         "home_branch",
         "hours",
         "ips",
@@ -156,6 +160,8 @@ class AccountState:
         self.recent_newest = float("-inf")
         self.active_at: float | None = None
         """Wall-clock time of the account's last event, kept here by the live idle expiry."""
+        self.history = b""
+        """Digest of every message absorbed, in order: equal digests, equal histories."""
 
     # ---- redelivery --------------------------------------------------------
 
@@ -183,6 +189,15 @@ class AccountState:
             if ids[oldest] >= horizon:
                 break
             del ids[oldest]
+
+    def record(self, message_id: str) -> None:
+        """Fold an absorbed message into the history digest.
+
+        Two runs that leave an account with the same digest absorbed the same messages in
+        the same order, so its features must be equal: that is how a replay after a crash
+        is checked against a clean run without knowing the order messages arrived in.
+        """
+        self.history = hashlib.blake2b(self.history + message_id.encode(), digest_size=8).digest()
 
     # ---- features ----------------------------------------------------------
 
@@ -487,19 +502,21 @@ class AccountState:
             # version 4
             list(self.recent_ids.items()),
             self.active_at,
+            # version 5
+            self.history,
         )
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def from_bytes(cls, blob: bytes, cfg: FeatureConfig | None = None) -> AccountState:
-        """A state from `to_bytes` of this version, of version 3 (before the recent event ids)
-        or of version 2 (before the long windows)."""
+        """A state from `to_bytes` of this version, of version 4 (before the history digest),
+        3 (before the recent event ids) or 2 (before the long windows)."""
         s = cls(cfg)
         state = pickle.loads(blob)
         version = state[0]
-        if version not in (2, 3, _SNAPSHOT_VERSION):
+        if version not in (2, 3, 4, _SNAPSHOT_VERSION):
             raise ValueError(
-                f"account snapshot version {version} is not 2, 3 or {_SNAPSHOT_VERSION}"
+                f"account snapshot version {version} is not 2, 3, 4 or {_SNAPSHOT_VERSION}"
             )
         (
             _,
@@ -545,10 +562,13 @@ class AccountState:
         if version == 3:
             # Ids were not kept: an event redelivered across the upgrade is absorbed again.
             return s
-        recent, s.active_at = state[_V3_FIELDS:]
+        recent, s.active_at = state[_V3_FIELDS:_V4_FIELDS]
         s.recent_ids = dict(recent)
         if recent:
             s.recent_newest = max(t for _, t in recent)
+        if version == 5:
+            (s.history,) = state[_V4_FIELDS:]
+        # Version 4 had no digest: the history starts anew, as it would in any fresh run.
         return s
 
     def _upgrade_from_v2(self) -> None:

@@ -47,6 +47,8 @@ class Featured:
     """Where the event came from, for a dead letter if deciding it fails."""
     partition: int | None = None
     offset: int | None = None
+    history: str = ""
+    """The account's history digest once this event was absorbed (`AccountState.record`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +77,11 @@ def _absorb(state: AccountState, envelope: Envelope) -> Featured | Duplicate | N
         f = state.on_login(event, t, ts.hour)
     else:
         state.on_feedback(event, t)
+        state.record(f"{event.label}:{event.event_id}")
         return None
     # Only once absorbed: an event that failed is not a duplicate when it comes again.
     state.remember(event.event_id, t)
+    state.record(event.event_id)
     return Featured(
         event,
         f,
@@ -86,6 +90,7 @@ def _absorb(state: AccountState, envelope: Envelope) -> Featured | Duplicate | N
         envelope.topic,
         envelope.partition,
         envelope.offset,
+        state.history.hex(),
     )
 
 

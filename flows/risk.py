@@ -11,6 +11,7 @@ Run it with `riskflow run --config FILE` or, for bytewax's own runner,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -181,11 +182,12 @@ def _as_dead(item: object) -> DeadLetter:
 
 def _decide_one(decider: Decider, item: Featured) -> Verdict | DeadLetter:
     try:
-        return decider.decide(item.event, item.features, item.home_branch, item.received_at)
+        verdict = decider.decide(item.event, item.features, item.home_branch, item.received_at)
     except Exception as exc:  # one event must not stop the flow
         return internal_dead_letter(
             item.event, exc, "decide", item.topic, item.partition, item.offset
         )
+    return dataclasses.replace(verdict, history=item.history)
 
 
 def _event_order(item: Featured) -> tuple[float, str]:

@@ -83,6 +83,8 @@ class Verdict:
     list_hits: tuple[tuple[str, str, str], ...] = ()
     """(list, entity, source) of every list entry that blocked or flagged the event."""
     model: ModelScore | None = None
+    history: str = ""
+    """The account's history digest after this event (features.operator.Featured)."""
 
 
 def _iso(ts: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -66,4 +67,15 @@ def test_the_script_is_loaded_again_after_a_script_flush(redis_url, redis_client
     redis_client.script_flush()
     part.write_batch([allowed("A5", "P2", T0 + timedelta(minutes=1), 2.0)])
     assert redis_client.hget("latest:account:A5", "features") == b'{"amount":2.0}'
+    part.close()
+
+
+def test_the_record_carries_the_history_digest_of_its_event(redis_url, redis_client):
+    part = partition(redis_url)
+    newer = dataclasses.replace(allowed("A9", "P2", T0 + timedelta(minutes=5)), history="b2" * 8)
+    older = dataclasses.replace(allowed("A9", "P1", T0), history="a1" * 8)
+    part.write_batch([newer])
+    part.write_batch([older])
+    # The history is the newest event's, like every other field of the record.
+    assert redis_client.hget("latest:account:A9", "history") == b"b2" * 8
     part.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from contract.messages import Login, Payment
+from contract.messages import Feedback, Login, Payment
 from contract.parse import Envelope
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -34,3 +34,13 @@ def log_in(eid: str, minutes: float, success: bool) -> Envelope:
         device_id="d1",
     )
     return Envelope(event, 1.0, "logins", 0, int(minutes))
+
+
+def label(eid: str, minutes: float, fraud: bool = True) -> Envelope:
+    event = Feedback(
+        event_id=eid,
+        account_id="A1",
+        label="fraud" if fraud else "legit",
+        ts=T0 + timedelta(minutes=minutes),
+    )
+    return Envelope(event, 1.0, "feedback", 0, int(minutes))

@@ -6,7 +6,7 @@ import pickle
 
 from features.account import AccountState, FeatureConfig
 from features.operator import AccountLogic, Duplicate, Featured
-from tests.features.envelopes import log_in, pay
+from tests.features.envelopes import label, log_in, pay
 
 
 def featured(out: list, eid: str) -> dict:
@@ -89,3 +89,40 @@ def test_a_failed_event_is_not_remembered(monkeypatch):
     again, _ = logic.on_batch([pay("P1", 0, 100.0)])
     assert not isinstance(first[0], Featured)
     assert isinstance(again[0], Featured)
+
+
+def history(*batches: list) -> str:
+    """The digest an account ends with after absorbing these batches."""
+    logic = AccountLogic(AccountState())
+    for batch in batches:
+        logic.on_batch(batch)
+    return logic.state.history.hex()
+
+
+def test_the_history_digest_is_what_was_absorbed_in_the_order_absorbed():
+    events = [pay("P1", 0, 100.0), log_in("L1", 1, True), label("P1", 2)]
+    once = history(events)
+    assert len(once) == 16 and history(events) == once
+    assert history(events[:2], events[2:]) == once  # batches do not matter, order does
+    assert history([events[1], events[0], events[2]]) != once
+    assert history(events[:2]) != once  # a label is part of the history
+    assert history([*events[:2], label("P1", 2, fraud=False)]) != once
+    # A duplicate is not absorbed, so it is not history either.
+    assert history(events, [pay("P1", 0, 100.0)]) == once
+
+
+def test_each_decided_event_carries_the_history_up_to_it():
+    logic = AccountLogic(AccountState())
+    out, _ = logic.on_batch([pay("P1", 0, 100.0), log_in("L1", 1, True)])
+    first, second = (x for x in out if isinstance(x, Featured))
+    assert first.history == history([pay("P1", 0, 100.0)])
+    assert second.history == logic.state.history.hex() != first.history
+
+
+def test_the_history_survives_a_snapshot_and_a_version_4_state_starts_it_anew():
+    logic = AccountLogic(AccountState())
+    logic.on_batch([pay("P1", 0, 100.0), log_in("L1", 1, True)])
+    assert AccountState.from_bytes(logic.state.to_bytes()).history == logic.state.history
+    current = pickle.loads(logic.state.to_bytes())
+    old = AccountState.from_bytes(pickle.dumps((4, *current[1:27])))
+    assert old.history == b"" and old.recent_ids == logic.state.recent_ids
