@@ -34,6 +34,6 @@ def test_three_kills_lose_nothing_repeat_identically_and_count_no_window_twice(
     # The kills did make the flow publish decisions again, and every copy is the first one.
     assert r["decided_more_than_once"] > 0
     assert r["duplicates_not_identical"] == 0
-    assert r["accounts_compared"] > 20
+    assert r["accounts_same_history"] > 20
     assert r["accounts_different"] == 0
-    assert r["accounts_equal"] == r["accounts_compared"]
+    assert r["accounts_equal"] == r["accounts_same_history"]
