@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import redis
 
+from contract import topics
 from flows.config import FileInput, Settings, SimulatorInput
 from scoring.models.featurelog import FeatureLog, MemoryFeatureLog
 from scoring.models.holder import ModelHolder
@@ -26,6 +28,16 @@ class Models:
 
     def learner(self) -> Learner:
         return Learner(self.store, self.log, self.config)
+
+
+def _feedback_source(settings: Settings) -> str:
+    """The name dead letters give the labels' source, as the parser names it."""
+    source = settings.input
+    if isinstance(source, FileInput):
+        return Path(source.feedback).name if source.feedback else "feedback"
+    if isinstance(source, SimulatorInput):
+        return topics.FEEDBACK
+    return settings.kafka.topics.feedback
 
 
 def build_models(settings: Settings) -> Models | None:
@@ -59,6 +71,7 @@ def build_models(settings: Settings) -> Models | None:
         learning_rate=conf.learning_rate,
         challenger_learning_rate=conf.challenger_learning_rate,
         counterparty_slots=conf.counterparty_slots if conf.counterparty_features else 0,
+        feedback_source=_feedback_source(settings),
     )
     # A replay runs months in minutes: look for a newer snapshot before every event.
     holder = partial(ModelHolder, store, check_interval_s=0.0 if replay else conf.check_interval_s)

@@ -51,6 +51,9 @@ class LearnerConfig:
     """Size of the champion's counterparty table (0 when no counterparty is a model input)."""
     session_logins_cap: int = 100_000
     """Most session logins remembered as already labelled through a payment."""
+    feedback_source: str = "risk.feedback"
+    """Where labels come from (the feedback topic, or file, as configured): the
+    `source_topic` of a label's dead letter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +86,12 @@ class _State:
     """Logins already labelled through a payment of their session (each learned once)."""
 
 
-def _dead(fb: Feedback, reason: str, error: str) -> DeadLetter:
+def _dead(fb: Feedback, source: str, reason: str, error: str) -> DeadLetter:
+    # The label's offset is not kept while it waits: its payload (event_id and ts) finds it.
     return DeadLetter(
         reason=reason,
         error=error,
-        source_topic="risk.feedback",
+        source_topic=source,
         source_partition=None,
         source_offset=None,
         payload=msgspec.json.encode(fb).decode(),
@@ -208,7 +212,14 @@ class Learner:
             at = fb.ts.timestamp()
             if blob is None:
                 if self._waited_out(fb, newest_label - at):
-                    dead.append(_dead(fb, "feedback_unmatched", "no decision logged for event_id"))
+                    dead.append(
+                        _dead(
+                            fb,
+                            self.cfg.feedback_source,
+                            "feedback_unmatched",
+                            "no decision logged for event_id",
+                        )
+                    )
                     continue
                 # Its event may not be decided yet: wait, and keep every later label waiting too.
                 state.pending = queue[i:]
@@ -219,10 +230,19 @@ class Learner:
                 record = decode(blob)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 # A record from another version, or damaged in the store: never fatal.
-                dead.append(_dead(fb, "feedback_record_unreadable", str(exc)))
+                dead.append(
+                    _dead(fb, self.cfg.feedback_source, "feedback_record_unreadable", str(exc))
+                )
                 continue
             if record.ts > at:
-                dead.append(_dead(fb, "feedback_before_event", "label is older than its event"))
+                dead.append(
+                    _dead(
+                        fb,
+                        self.cfg.feedback_source,
+                        "feedback_before_event",
+                        "label is older than its event",
+                    )
+                )
                 continue
             if not state.last_publish_at:
                 state.last_publish_at = at  # label time starts with the first label
@@ -240,7 +260,13 @@ class Learner:
         waiting, self.state.pending = self.state.pending, []
         self._waiting.clear()
         return [
-            _dead(fb, "feedback_unmatched", "no decision logged for event_id") for fb in waiting
+            _dead(
+                fb,
+                self.cfg.feedback_source,
+                "feedback_unmatched",
+                "no decision logged for event_id",
+            )
+            for fb in waiting
         ]
 
     def _learn_session(self, login_id: str, fraud: bool, at: float) -> None:

@@ -77,6 +77,8 @@ def test_every_valid_event_is_decided_and_every_hostile_line_dead_lettered(tmp_p
     unmatched = [d for d in dead if d["source_offset"] is None]
     assert late > 0 and len(unmatched) == late
     assert {d["reason"] for d in unmatched} == {"feedback_unmatched"}
+    # Named after where the labels came from, like every other dead letter of that file.
+    assert {d["source_topic"] for d in unmatched} == {"feedback.jsonl"}
     assert all(len(json.dumps(d)) < 16 * 1024 for d in dead)
     # What the summary shows is what was written, feedback dead letters included.
     assert sum(STATS.deadletters.values()) == len(dead)
