@@ -687,3 +687,64 @@ def bench_crash_cmd(
     _report(
         [{k: (str(v) if isinstance(v, dict | list) else v) for k, v in result.items()}], json_out
     )
+
+
+@bench_app.command("soak")
+def bench_soak_cmd(
+    minutes: Annotated[float, typer.Option(help="Length of the steady load.")] = 30.0,
+    accounts: Annotated[int, typer.Option(help="Accounts in the pool, each visited in turn.")] = (
+        500_000
+    ),
+    rate: Annotated[float, typer.Option(help="Messages offered per second.")] = 800.0,
+    idle_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Idle time after which an account expires (default: a quarter of the run)."
+        ),
+    ] = None,
+    sample_s: Annotated[float, typer.Option(help="Seconds between RSS samples.")] = 5.0,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap (default: $KAFKA_BOOTSTRAP_SERVERS).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where the CSV, plot and flow log go.")] = Path(
+        "soak-out"
+    ),
+    json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+) -> None:
+    """The live flow under steady load for a long time: RSS sampled, plotted, its slope."""
+    import os
+
+    from benchmarks.soak import SoakError, SoakPlan, run_soak
+    from connectors.kafka import KafkaUnreachable, wait_for_kafka
+
+    server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not server:
+        _fail("bench soak: give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
+    if minutes <= 0 or accounts < 1 or rate <= 0 or sample_s <= 0:
+        _fail("bench soak: --minutes, --accounts, --rate and --sample-s must be positive")
+    try:
+        wait_for_kafka(server, 30.0, waiting=_say)
+    except KafkaUnreachable as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    plan = SoakPlan(
+        bootstrap=server,
+        out=out,
+        minutes=minutes,
+        accounts=accounts,
+        rate=rate,
+        idle_minutes=idle_minutes,
+        sample_s=sample_s,
+    )
+    console.print(
+        f"riskflow soak: {minutes:g} min at {rate:,.0f} msg/s over {accounts:,} accounts, "
+        f"accounts expire after {plan.idle_s:,.0f} s idle; outputs in {out}/"
+    )
+    try:
+        result = run_soak(plan)
+    except SoakError as exc:
+        _fail(f"bench soak: {exc}", 1)
+    except KeyboardInterrupt:
+        _fail("bench soak: interrupted; the flow was stopped", 130)
+    _report([result], json_out)
+    if result["flow_exit"] != 0:
+        _fail(f"bench soak: the flow exited with {result['flow_exit']} on SIGTERM", 1)
