@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -175,7 +176,11 @@ def _flow_config(plan: SoakPlan, topics: dict[str, str], port: int, where: Path)
         "metrics": {"enabled": True, "port": port},
     }
     if plan.recovery:
-        config["recovery"] = {"directory": str(where / "recovery")}
+        recovery = where / "recovery"
+        # Each soak has topics of its own: an earlier soak's recovery would be resumed
+        # against partitions this one does not have.
+        shutil.rmtree(recovery, ignore_errors=True)
+        config["recovery"] = {"directory": str(recovery)}
     path = where / "soak.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path

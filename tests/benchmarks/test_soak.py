@@ -81,6 +81,9 @@ def test_a_short_soak_samples_the_flow_and_stops_it_cleanly(
 ) -> None:
     out = tmp_path / "soak"
     summary_path = tmp_path / "soak.json"
+    # What an earlier soak in the same directory leaves: its recovery, for other topics.
+    (out / "recovery").mkdir(parents=True)
+    (out / "recovery" / "part-0.sqlite3").write_bytes(b"an earlier soak's partition")
     result = CliRunner().invoke(
         app,
         [
