@@ -215,21 +215,25 @@ class BucketedWindow:
                 total += sums[j]
         return count, total
 
-    def to_state(self) -> tuple[int | None, list[int], list[int], list[float]]:
+    def to_state(self) -> tuple[int | None, list[int], list[int], list[float], float]:
         # Bucket numbers relative to the newest: small ints pickle in two bytes, not five.
         newest = self.newest
         if newest is None:
-            return (None, [], [], [])
+            return (None, [], [], [], 0.0)
         keys = sorted(self.counts)
         return (
             newest,
             [newest - k for k in keys],
             [self.counts[k] for k in keys],
             [self.sums[k] for k in keys],
+            # The running total as it stands, not re-summed on load: a restored window
+            # must answer to the last bit what the window it was taken from would have.
+            self.total_sum,
         )
 
-    def load_state(self, state: tuple[int | None, list[int], list[int], list[float]]) -> None:
-        newest, offsets, counts, sums = state
+    def load_state(self, state: tuple[Any, ...]) -> None:
+        """A state from `to_state`, or one of four fields (before the running total)."""
+        newest, offsets, counts, sums = state[:4]
         self.newest = newest
         if newest is None:
             self.counts, self.sums = {}, {}
@@ -238,4 +242,4 @@ class BucketedWindow:
             self.counts = dict(zip(keys, counts, strict=True))
             self.sums = dict(zip(keys, sums, strict=True))
         self.total_count = sum(self.counts.values())
-        self.total_sum = math.fsum(self.sums.values())
+        self.total_sum = state[4] if len(state) > 4 else math.fsum(self.sums.values())
