@@ -152,8 +152,8 @@ def _free_port() -> int:
 
 def _flow_config(plan: SoakPlan, topics: dict[str, str], port: int, where: Path) -> Path:
     idle_days = plan.idle_s / _DAY
-    # Labels about a twentieth of the horizon apart per snapshot: the model store keeps 16,
-    # so its kept snapshots (and the scorers') are full well before the horizon.
+    # A snapshot every twentieth of the horizon: the model store keeps 16 per model, so its
+    # kept snapshots (and the scorers') are full before the horizon.
     payments_per_s = plan.rate * 0.7
     every_labels = max(20, round(payments_per_s * 0.03 * plan.horizon_s / 20))
     config: dict[str, Any] = {
@@ -169,7 +169,7 @@ def _flow_config(plan: SoakPlan, topics: dict[str, str], port: int, where: Path)
         "models": {
             "backend": "memory",
             "every_labels": every_labels,
-            # The 2 M default is hours of this load: keep the idle horizon's decisions,
+            # The 2 M default outlasts a 30-minute soak: keep the idle horizon's decisions,
             # far longer than any label here takes to come.
             "feature_log_cap": max(1000, round(plan.rate * plan.horizon_s)),
         },
