@@ -89,6 +89,11 @@ _CONSUMER_DEFAULTS = {
     # round trips; short values would make every idle partition hammer the broker.
     "fetch.wait.max.ms": "100",
     "fetch.error.backoff.ms": "50",
+    # Prefetched messages wait in librdkafka's memory, per partition, until the flow reads
+    # them; behind a backlog its defaults (100,000 messages or 64 MB a partition) grow the
+    # process by hundreds of MB outside Python. A few seconds of traffic is enough.
+    "queued.min.messages": "20000",
+    "queued.max.messages.kbytes": "8192",
 }
 
 
