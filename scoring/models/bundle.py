@@ -23,6 +23,7 @@ from scoring.models.counterparties import CounterpartyStats
 from scoring.models.label_rates import LabelRates
 from scoring.models.learners import WEIGHTED_RECIPES, classifier
 from scoring.models.logit import OnlineLogit, logit, sigmoid
+from scoring.models.scaling import IndicatorScaler, is_indicator
 from scoring.models.vectors import Vector
 
 __all__ = ["COLD", "FrozenBundle", "ModelBundle", "Snapshot", "SnapshotError", "stack_inputs"]
@@ -63,7 +64,9 @@ class _Head:
         model = None
         if self.recipe == "logistic":
             # The scaler folded into the weights: one weighted sum per event.
-            scaler, lr = self.classifier["StandardScaler"], self.classifier["LogisticRegression"]
+            # (Snapshots from before the one-hot-aware scaler name River's own.)
+            scaler, lr = self.classifier.steps.values()
+            keeps_indicators = isinstance(scaler, IndicatorScaler)
             weights = {}
             bias = float(lr.intercept)
             for name, w in lr.weights.items():
@@ -72,6 +75,8 @@ class _Head:
                     scaled = w / var**0.5
                     weights[name] = scaled
                     bias -= scaled * scaler.means[name]
+                elif keeps_indicators and is_indicator(scaler.means.get(name, 0.0), var):
+                    weights[name] = w
         else:
             model = self.classifier  # a loaded snapshot is this worker's own copy
         st = self.stacker

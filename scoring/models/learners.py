@@ -15,12 +15,13 @@ from typing import Any, Final
 from river import anomaly, compose, forest, linear_model, optim, preprocessing
 
 from scoring.models.distance import StandardizedDistance
+from scoring.models.scaling import IndicatorScaler
 
 __all__ = ["DETECTORS", "RECIPES", "WEIGHTED_RECIPES", "anomaly_detector", "classifier"]
 
 
 def _logistic(learning_rate: float, seed: int) -> Any:
-    return preprocessing.StandardScaler() | linear_model.LogisticRegression(
+    return IndicatorScaler() | linear_model.LogisticRegression(
         optimizer=optim.SGD(learning_rate), l2=1e-3
     )
 

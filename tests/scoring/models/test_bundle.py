@@ -134,3 +134,25 @@ def test_other_recipes_learn_and_freeze(recipe):
 def test_an_unknown_recipe_is_refused():
     with pytest.raises(ValueError, match="unknown model recipe"):
         ModelBundle(recipe="magic")
+
+
+def test_a_signal_carried_only_by_a_one_hot_input_is_learned_and_frozen_alike():
+    # An amount bin is present as 1 or absent: the classifier must still learn its weight.
+    rng = random.Random(11)
+    bundle = ModelBundle(min_labels=50, min_positives=5)
+    for i in range(3000):
+        fraud = rng.random() < 0.2
+        hot = rng.random() < (0.9 if fraud else 0.05)
+        x = {"amount": rng.gauss(5.0, 1.0), "amount_bin=31" if hot else "amount_bin=20": 1.0}
+        bundle.learn("payment", x, 0.5, [], 0.01, fraud, float(i))
+    frozen = bundle.frozen()
+    hot_x, cold_x = {"amount": 5.0, "amount_bin=31": 1.0}, {"amount": 5.0, "amount_bin=20": 1.0}
+    hot_p, cold_p = (
+        frozen.predict("payment", hot_x, 0.5, [], 0.01),
+        frozen.predict("payment", cold_x, 0.5, [], 0.01),
+    )
+    assert hot_p is not None and cold_p is not None and hot_p > 10 * cold_p
+    for x in (hot_x, cold_x):
+        assert frozen.predict("payment", x, 0.5, [], 0.01) == pytest.approx(
+            bundle.predict("payment", x, 0.5, [], 0.01), rel=1e-9
+        )
