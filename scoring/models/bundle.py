@@ -36,9 +36,13 @@ class SnapshotError(ValueError):
     """A snapshot whose bytes do not match its checksum, or of an unknown format."""
 
 
-def stack_inputs(raw: float, anomaly: float, evidence: Sequence[str]) -> dict[str, float]:
-    """What the stacker reads: the classifier's logit, the anomaly rank's, and each hit."""
-    z = {"classifier": logit(raw), "anomaly": logit(anomaly)}
+def stack_inputs(
+    raw: float, anomaly: float, evidence: Sequence[str], prior: float
+) -> dict[str, float]:
+    """What the stacker reads: the classifier's logit, the anomaly rank's, each hit, and the
+    prior's logit (it is also the offset: this input's weight learns how much of the prior
+    the labels confirm, where the configured worth of a signal does not suit the traffic)."""
+    z = {"classifier": logit(raw), "anomaly": logit(anomaly), "prior": logit(prior)}
     for key in evidence:
         z[key] = 1.0
     return z
@@ -109,7 +113,7 @@ class _FrozenHead:
         base = logit(prior)
         z = base + self.shift + self.stack_bias
         sw = self.stack_weights
-        for name, value in stack_inputs(self.raw(x), anomaly, evidence).items():
+        for name, value in stack_inputs(self.raw(x), anomaly, evidence, prior).items():
             z += sw.get(name, 0.0) * value
         return sigmoid(base + self.trust * (z - self.shift - base))
 
@@ -192,7 +196,7 @@ class ModelBundle:
         if not self.warm(event_type):
             return None
         head = self.heads[event_type]
-        return self._blend(event_type, stack_inputs(head.raw(x), anomaly, evidence), prior)
+        return self._blend(event_type, stack_inputs(head.raw(x), anomaly, evidence, prior), prior)
 
     def _blend(self, event_type: str, z: dict[str, float], prior: float) -> float:
         head = self.heads[event_type]
@@ -217,7 +221,7 @@ class ModelBundle:
     ) -> float | None:
         """Learn one label; returns the prediction made just before (prequential)."""
         head = self.heads[event_type]
-        z = stack_inputs(head.raw(x), anomaly, evidence)
+        z = stack_inputs(head.raw(x), anomaly, evidence, prior)
         before = self._blend(event_type, z, prior) if self.warm(event_type) else None
         if head.recipe in WEIGHTED_RECIPES:
             head.classifier.learn_one(x, fraud, w=self.fraud_weight if fraud else 1.0)

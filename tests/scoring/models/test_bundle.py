@@ -156,3 +156,18 @@ def test_a_signal_carried_only_by_a_one_hot_input_is_learned_and_frozen_alike():
         assert frozen.predict("payment", x, 0.5, [], 0.01) == pytest.approx(
             bundle.predict("payment", x, 0.5, [], 0.01), rel=1e-9
         )
+
+
+def test_a_prior_the_labels_do_not_bear_out_is_discounted():
+    # The configured prior says some events are a hundred times riskier than others, but on
+    # this traffic it is noise: the learned risk must stop following it.
+    rng = random.Random(13)
+    bundle = ModelBundle(min_labels=50, min_positives=5)
+    for i in range(6000):
+        fraud = rng.random() < 0.2
+        prior = 0.3 if rng.random() < 0.5 else 0.003
+        bundle.learn("payment", example(rng, fraud), 0.5, [], prior, fraud, float(i))
+    x = {"amount": 6.5, "is_new_payee": 0.0, "channel=mobile": 1.0}
+    high, low = (bundle.predict("payment", x, 0.5, [], p) for p in (0.3, 0.003))
+    assert high is not None and low is not None
+    assert high / low < 3.0  # the offset alone would make it about 140
