@@ -17,9 +17,9 @@ from pathlib import Path
 
 import msgspec
 
-from backtest.calibration import reliability
-from backtest.truth import load_truth_rows
-from scoring.models.prequential import average_precision, roc_auc
+from riskflow.backtest.calibration import reliability
+from riskflow.backtest.truth import load_truth_rows
+from riskflow.scoring.models.prequential import average_precision, roc_auc
 
 __all__ = [
     "ALERTING",

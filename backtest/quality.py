@@ -14,8 +14,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from backtest.metrics import ALERTING, STOPPING, Scored
-from scoring.models.prequential import average_precision, roc_auc
+from riskflow.backtest.metrics import ALERTING, STOPPING, Scored
+from riskflow.scoring.models.prequential import average_precision, roc_auc
 
 __all__ = [
     "BANDS",

@@ -21,9 +21,9 @@ from typing import Any
 
 import msgspec
 
-from backtest.calibration import EDGES, reliability
-from backtest.latency import FraudEvent, detection_latency, incidents
-from backtest.metrics import (
+from riskflow.backtest.calibration import EDGES, reliability
+from riskflow.backtest.latency import FraudEvent, detection_latency, incidents
+from riskflow.backtest.metrics import (
     ALERTING,
     STOPPING,
     Scored,
@@ -32,8 +32,8 @@ from backtest.metrics import (
     precision_at_k_per_day,
     summarize,
 )
-from backtest.quality import by_day, by_label_band, by_model_version
-from backtest.truth import TruthFormatError, TruthRow, load_truth_rows
+from riskflow.backtest.quality import by_day, by_label_band, by_model_version
+from riskflow.backtest.truth import TruthFormatError, TruthRow, load_truth_rows
 
 __all__ = ["TruthFormatError", "build_report", "file_digest", "strict_json"]
 

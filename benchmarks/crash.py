@@ -37,11 +37,11 @@ import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from connectors.models_redis import RedisModelStore
-from connectors.redis_store import account_key
-from simulator.config import SimConfig
-from simulator.emitter import SimRecord
-from simulator.stream import generate
+from riskflow.connectors.models_redis import RedisModelStore
+from riskflow.connectors.redis_store import account_key
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.emitter import SimRecord
+from riskflow.simulator.stream import generate
 
 __all__ = ["bank_stream", "bench_crash"]
 

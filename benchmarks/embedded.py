@@ -9,9 +9,15 @@ from typing import Any
 
 from bytewax.testing import run_main
 
-from connectors.metrics import STATS
-from flows.config import FileOutput, MetricsSettings, ModelsSettings, Settings, SimulatorInput
-from flows.risk import build_flow
+from riskflow.connectors.metrics import STATS
+from riskflow.flows.config import (
+    FileOutput,
+    MetricsSettings,
+    ModelsSettings,
+    Settings,
+    SimulatorInput,
+)
+from riskflow.flows.risk import build_flow
 
 __all__ = ["bench_embedded"]
 

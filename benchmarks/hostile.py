@@ -24,11 +24,11 @@ from typing import Any
 import msgspec
 from bytewax.testing import run_main
 
-from flows.config import FileInput, FileOutput, ListsSettings, MetricsSettings, Settings
-from flows.risk import build_flow
-from simulator.config import SimConfig
-from simulator.files import write_jsonl
-from simulator.hostile import LATE, hostile_messages, kind_of
+from riskflow.flows.config import FileInput, FileOutput, ListsSettings, MetricsSettings, Settings
+from riskflow.flows.risk import build_flow
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_jsonl
+from riskflow.simulator.hostile import LATE, hostile_messages, kind_of
 
 __all__ = ["FILES", "Books", "Corpus", "SourceKey", "bench_hostile", "build_corpus"]
 

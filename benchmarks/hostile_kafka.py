@@ -45,9 +45,9 @@ from confluent_kafka import (
 from confluent_kafka import Message as KafkaMessage
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from benchmarks.hostile import Books, Corpus, SourceKey, build_corpus
-from simulator.config import SimConfig
-from simulator.hostile import LATE
+from riskflow.benchmarks.hostile import Books, Corpus, SourceKey, build_corpus
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.hostile import LATE
 
 __all__ = ["MAX_MESSAGE_BYTES", "bench_hostile_kafka", "message_key"]
 

@@ -24,8 +24,8 @@ import yaml
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from simulator.config import SimConfig
-from simulator.stream import generate
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import generate
 
 __all__ = ["bench_kafka"]
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import redis
 
-from connectors.lists_redis import ListsControl, RedisLists, RedisListStore, import_csv
-from contract.messages import Login, Payment
-from scoring.lists.csvfile import read_entries
-from scoring.lists.entries import ListChange, ListEntry
-from scoring.lists.index import ListIndex
+from riskflow.connectors.lists_redis import ListsControl, RedisLists, RedisListStore, import_csv
+from riskflow.contract.messages import Login, Payment
+from riskflow.scoring.lists.csvfile import read_entries
+from riskflow.scoring.lists.entries import ListChange, ListEntry
+from riskflow.scoring.lists.index import ListIndex
 
 __all__ = ["bench_lists"]
 

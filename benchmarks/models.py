@@ -14,17 +14,17 @@ import random
 import time
 from typing import Any
 
-from contract.messages import Login, Payment
-from contract.parse import Envelope, Raw, parse
-from features.account import AccountState
-from features.catalog import Features
-from scoring.models.bundle import ModelBundle
-from scoring.models.holder import ModelHolder
-from scoring.models.scorer import ModelScorer
-from scoring.models.store import MemoryModelStore
-from scoring.models.vectors import vector
-from simulator.config import SimConfig
-from simulator.stream import generate
+from riskflow.contract.messages import Login, Payment
+from riskflow.contract.parse import Envelope, Raw, parse
+from riskflow.features.account import AccountState
+from riskflow.features.catalog import Features
+from riskflow.scoring.models.bundle import ModelBundle
+from riskflow.scoring.models.holder import ModelHolder
+from riskflow.scoring.models.scorer import ModelScorer
+from riskflow.scoring.models.store import MemoryModelStore
+from riskflow.scoring.models.vectors import vector
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import generate
 
 __all__ = ["bench_models", "compare_recipes"]
 
@@ -108,9 +108,9 @@ def compare_recipes(days: float = 12.0, customers: int = 5000) -> dict[str, Any]
     """
     from river import forest
 
-    from contract.messages import Feedback
-    from scoring.models.learners import classifier
-    from scoring.models.prequential import average_precision, roc_auc
+    from riskflow.contract.messages import Feedback
+    from riskflow.scoring.models.learners import classifier
+    from riskflow.scoring.models.prequential import average_precision, roc_auc
 
     states: dict[str, AccountState] = {}
     logged: dict[str, dict[str, float]] = {}

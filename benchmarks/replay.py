@@ -10,7 +10,7 @@ from typing import Any
 
 from bytewax.testing import run_main
 
-from flows.config import (
+from riskflow.flows.config import (
     FileInput,
     FileOutput,
     ListsSettings,
@@ -18,9 +18,9 @@ from flows.config import (
     ModelsSettings,
     Settings,
 )
-from flows.risk import build_flow
-from simulator.config import SimConfig
-from simulator.files import write_jsonl
+from riskflow.flows.risk import build_flow
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_jsonl
 
 __all__ = ["bench_replay"]
 

@@ -6,8 +6,8 @@ import random
 import time
 from typing import Any
 
-from features.catalog import Features, defaults
-from scoring.rules.ruleset import Ruleset
+from riskflow.features.catalog import Features, defaults
+from riskflow.scoring.rules.ruleset import Ruleset
 
 __all__ = ["measure_ruleset_cost"]
 
@@ -61,6 +61,6 @@ def measure_ruleset_cost(ruleset: Ruleset, n_events: int = 200_000) -> dict[str,
 
 
 if __name__ == "__main__":
-    from scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
+    from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
 
     print(measure_ruleset_cost(load_ruleset(DEFAULT_RULESET_PATH)))

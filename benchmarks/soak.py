@@ -35,7 +35,7 @@ import yaml
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from benchmarks.soak_load import SteadyLoad
+from riskflow.benchmarks.soak_load import SteadyLoad
 
 __all__ = ["Sample", "SoakError", "SoakPlan", "read_rss_mib", "run_soak", "slope_per_hour"]
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from contract.messages import Feedback, Label, Login, Payment, TxnType
+from riskflow.contract.messages import Feedback, Label, Login, Payment, TxnType
 
 __all__ = ["Message", "SteadyLoad"]
 

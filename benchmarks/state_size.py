@@ -8,12 +8,12 @@ from typing import Any
 
 import msgspec
 
-from contract.messages import Decision, Login, Payment
-from features.account import AccountState, FeatureConfig
-from scoring.decide import Verdict
-from scoring.redelivery import DecisionMemory
-from simulator.config import SimConfig
-from simulator.stream import generate
+from riskflow.contract.messages import Decision, Login, Payment
+from riskflow.features.account import AccountState, FeatureConfig
+from riskflow.scoring.decide import Verdict
+from riskflow.scoring.redelivery import DecisionMemory
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import generate
 
 __all__ = ["bench_state_size", "steady_account", "steady_memory"]
 

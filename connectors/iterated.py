@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from contract.parse import Raw
+from riskflow.contract.parse import Raw
 
 __all__ = ["IteratedSource"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import msgspec
 from bytewax.connectors.files import FileSink
 
-from connectors.iterated import IteratedSource, RawIterator
-from contract.parse import EARLIEST, LATEST, MAX_DEPTH, MAX_MESSAGE_BYTES, nesting_depth
+from riskflow.connectors.iterated import IteratedSource, RawIterator
+from riskflow.contract.parse import EARLIEST, LATEST, MAX_DEPTH, MAX_MESSAGE_BYTES, nesting_depth
 
 __all__ = ["OUTPUT_FILES", "file_sinks", "merged_lines", "replay_source"]
 

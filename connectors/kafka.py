@@ -16,9 +16,9 @@ from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from connectors.kafka_source import KafkaInbound
-from connectors.reachable import wait_until
-from contract import topics
+from riskflow.connectors.kafka_source import KafkaInbound
+from riskflow.connectors.reachable import wait_until
+from riskflow.contract import topics
 
 __all__ = [
     "KafkaSettings",

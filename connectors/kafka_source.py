@@ -34,7 +34,7 @@ from confluent_kafka import KafkaError as ConfluentError
 from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
 
-from contract.parse import Raw
+from riskflow.contract.parse import Raw
 
 __all__ = ["CONSUMER_LAG", "KafkaInbound"]
 

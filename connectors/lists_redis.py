@@ -26,13 +26,13 @@ import msgspec
 import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from connectors.kafka import ensure_topics
-from connectors.metrics import LIST_CHANGES, LIST_ENTRIES
-from contract.messages import Login, Payment
-from features.catalog import Features
-from scoring.lists.csvfile import RowError, read_entries
-from scoring.lists.entries import ListChange, ListEntry
-from scoring.lists.index import ListIndex, Screening
+from riskflow.connectors.kafka import ensure_topics
+from riskflow.connectors.metrics import LIST_CHANGES, LIST_ENTRIES
+from riskflow.contract.messages import Login, Payment
+from riskflow.features.catalog import Features
+from riskflow.scoring.lists.csvfile import RowError, read_entries
+from riskflow.scoring.lists.entries import ListChange, ListEntry
+from riskflow.scoring.lists.index import ListIndex, Screening
 
 __all__ = ["ListsControl", "RedisListStore", "RedisLists", "import_csv"]
 

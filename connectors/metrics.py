@@ -18,10 +18,10 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from contract.messages import Alert, DeadLetter, Decision
-from scoring.models.learning import Learned
-from scoring.models.prequential import Prequential
-from scoring.rules.reload import RulesetHolder
+from riskflow.contract.messages import Alert, DeadLetter, Decision
+from riskflow.scoring.models.learning import Learned
+from riskflow.scoring.models.prequential import Prequential
+from riskflow.scoring.rules.reload import RulesetHolder
 
 __all__ = [
     "ALERTS",

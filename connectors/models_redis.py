@@ -16,8 +16,8 @@ from typing import Any
 
 import redis
 
-from scoring.models.bundle import Snapshot
-from scoring.models.store import promote
+from riskflow.scoring.models.bundle import Snapshot
+from riskflow.scoring.models.store import promote
 
 __all__ = ["RedisFeatureLog", "RedisModelStore"]
 

@@ -21,9 +21,9 @@ from typing import Any
 import msgspec
 import redis
 
-from connectors.metrics import REDIS_WRITE_FAILURES
-from contract.messages import Decision
-from scoring.decide import Verdict
+from riskflow.connectors.metrics import REDIS_WRITE_FAILURES
+from riskflow.contract.messages import Decision
+from riskflow.scoring.decide import Verdict
 
 __all__ = ["PublishedDecisions", "published_key"]
 

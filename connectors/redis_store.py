@@ -30,8 +30,8 @@ import msgspec
 import redis
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from connectors.metrics import REDIS_DROPPED, REDIS_WRITE_FAILURES, REDIS_WRITES
-from scoring.decide import Verdict
+from riskflow.connectors.metrics import REDIS_DROPPED, REDIS_WRITE_FAILURES, REDIS_WRITES
+from riskflow.scoring.decide import Verdict
 
 __all__ = ["RedisSettings", "RedisSink", "account_key", "account_record"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.iterated import IteratedSource, RawIterator
-from simulator.config import SimConfig
-from simulator.stream import generate
+from riskflow.connectors.iterated import IteratedSource, RawIterator
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import generate
 
 __all__ = ["simulator_source"]
 

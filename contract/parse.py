@@ -23,7 +23,7 @@ from typing import Final
 import msgspec
 import numpy as np
 
-from contract.messages import (
+from riskflow.contract.messages import (
     DEAD_LETTER_PAYLOAD_BYTES,
     MAX_ERROR_CHARS,
     DeadLetter,

@@ -13,7 +13,15 @@ from typing import Any
 
 import msgspec
 
-from contract.messages import Alert, DeadLetter, Decision, Feedback, Login, Notification, Payment
+from riskflow.contract.messages import (
+    Alert,
+    DeadLetter,
+    Decision,
+    Feedback,
+    Login,
+    Notification,
+    Payment,
+)
 
 __all__ = ["MESSAGE_TYPES", "SCHEMA_DIR", "schema_for", "write_schemas"]
 

@@ -17,12 +17,12 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from contract.messages import Feedback, Login, Payment
-from features.catalog import NO_LOGIN_MINUTES, Features
-from features.geo import haversine_km
-from features.profile import AmountProfile, HourHabit
-from features.recency import LastSeen
-from features.windows import BucketedWindow, SlidingWindow
+from riskflow.contract.messages import Feedback, Login, Payment
+from riskflow.features.catalog import NO_LOGIN_MINUTES, Features
+from riskflow.features.geo import haversine_km
+from riskflow.features.profile import AmountProfile, HourHabit
+from riskflow.features.recency import LastSeen
+from riskflow.features.windows import BucketedWindow, SlidingWindow
 
 __all__ = ["AccountState", "FeatureConfig"]
 

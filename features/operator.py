@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 import msgspec
 from bytewax.operators import StatefulBatchLogic
 
-from contract.messages import DeadLetter, Login, Payment
-from contract.parse import Envelope, dead_letter_for, event_kind
-from features.account import AccountState, FeatureConfig
-from features.catalog import Features
+from riskflow.contract.messages import DeadLetter, Login, Payment
+from riskflow.contract.parse import Envelope, dead_letter_for, event_kind
+from riskflow.features.account import AccountState, FeatureConfig
+from riskflow.features.catalog import Features
 
 __all__ = ["AccountLogic", "Duplicate", "Featured", "account_logic", "internal_dead_letter"]
 

@@ -21,15 +21,15 @@ import msgspec
 import msgspec.inspect as mi
 import yaml
 
-from connectors.kafka import KafkaSettings
-from connectors.redis_store import RedisSettings
-from contract import topics
-from contract.parse import MAX_DEPTH, ParseLimits
-from features.account import FeatureConfig
-from scoring.limits import LimitsTable
-from scoring.notify import NotificationPolicy
-from scoring.policy import Policy
-from scoring.priors import Priors
+from riskflow.connectors.kafka import KafkaSettings
+from riskflow.connectors.redis_store import RedisSettings
+from riskflow.contract import topics
+from riskflow.contract.parse import MAX_DEPTH, ParseLimits
+from riskflow.features.account import FeatureConfig
+from riskflow.scoring.limits import LimitsTable
+from riskflow.scoring.notify import NotificationPolicy
+from riskflow.scoring.policy import Policy
+from riskflow.scoring.priors import Priors
 
 __all__ = [
     "ConfigError",

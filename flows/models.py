@@ -8,13 +8,13 @@ from pathlib import Path
 
 import redis
 
-from contract import topics
-from flows.config import FileInput, Settings, SimulatorInput
-from scoring.models.featurelog import FeatureLog, MemoryFeatureLog
-from scoring.models.holder import ModelHolder
-from scoring.models.learning import Learner, LearnerConfig
-from scoring.models.scorer import ModelScorer
-from scoring.models.store import MemoryModelStore, ModelStore
+from riskflow.contract import topics
+from riskflow.flows.config import FileInput, Settings, SimulatorInput
+from riskflow.scoring.models.featurelog import FeatureLog, MemoryFeatureLog
+from riskflow.scoring.models.holder import ModelHolder
+from riskflow.scoring.models.learning import Learner, LearnerConfig
+from riskflow.scoring.models.scorer import ModelScorer
+from riskflow.scoring.models.store import MemoryModelStore, ModelStore
 
 __all__ = ["Models", "build_models"]
 
@@ -49,7 +49,7 @@ def build_models(settings: Settings) -> Models | None:
     if conf.backend == "redis":
         if settings.redis is None:
             raise ValueError("models.backend 'redis' needs a redis section (or REDIS_URL)")
-        from connectors.models_redis import RedisFeatureLog, RedisModelStore
+        from riskflow.connectors.models_redis import RedisFeatureLog, RedisModelStore
 
         client = redis.Redis.from_url(settings.redis.url)
         prefix = settings.redis.key_prefix

@@ -6,7 +6,7 @@
                                   \\-> (a redelivered event_id, around decide) -> remember
 
 Run it with `riskflow run --config FILE` or, for bytewax's own runner,
-`python -m bytewax.run "flows.risk:from_config('riskflow.yaml')"`.
+`python -m bytewax.run "riskflow.flows.risk:from_config('riskflow.yaml')"`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import redis
 from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.dataflow import Dataflow, Stream
 
-from connectors import kafka as kafka_io
-from connectors.iterated import IteratedSource
-from connectors.jsonl import file_sinks, replay_source
-from connectors.metrics import (
+from riskflow.connectors import kafka as kafka_io
+from riskflow.connectors.iterated import IteratedSource
+from riskflow.connectors.jsonl import file_sinks, replay_source
+from riskflow.connectors.metrics import (
     ALERT_BUDGET,
     RulesetObserver,
     observe_deadletters,
@@ -34,13 +34,13 @@ from connectors.metrics import (
     observe_learned,
     observe_verdicts,
 )
-from connectors.published_redis import PublishedDecisions
-from connectors.redis_store import RedisSink
-from connectors.simulated import simulator_source
-from contract.messages import DeadLetter, Feedback
-from contract.parse import Envelope, ParseLimits, Raw, parse
-from features.operator import Duplicate, Featured, account_logic, internal_dead_letter
-from flows.config import (
+from riskflow.connectors.published_redis import PublishedDecisions
+from riskflow.connectors.redis_store import RedisSink
+from riskflow.connectors.simulated import simulator_source
+from riskflow.contract.messages import DeadLetter, Feedback
+from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse
+from riskflow.features.operator import Duplicate, Featured, account_logic, internal_dead_letter
+from riskflow.flows.config import (
     FileInput,
     FileOutput,
     KafkaInput,
@@ -49,16 +49,16 @@ from flows.config import (
     SimulatorInput,
     load_settings,
 )
-from flows.models import Models, build_models
-from scoring.decide import Decider, ListSource, Verdict
-from scoring.lists.csvfile import FileLists
-from scoring.models.featurelog import FeatureLog, encode_with_outcome
-from scoring.models.learning import Learned
-from scoring.models.operator import learner_logic
-from scoring.redelivery import SentDecision, decision_memory
-from scoring.rules.reload import RulesetHolder
-from scoring.rules.ruleset import DEFAULT_RULESET_PATH
-from simulator.config import SimConfig
+from riskflow.flows.models import Models, build_models
+from riskflow.scoring.decide import Decider, ListSource, Verdict
+from riskflow.scoring.lists.csvfile import FileLists
+from riskflow.scoring.models.featurelog import FeatureLog, encode_with_outcome
+from riskflow.scoring.models.learning import Learned
+from riskflow.scoring.models.operator import learner_logic
+from riskflow.scoring.redelivery import SentDecision, decision_memory
+from riskflow.scoring.rules.reload import RulesetHolder
+from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH
+from riskflow.simulator.config import SimConfig
 
 __all__ = ["build_decider", "build_flow", "build_lists", "from_config"]
 
@@ -73,7 +73,7 @@ def build_lists(settings: Settings) -> ListSource:
     if settings.redis is None:
         raise ValueError("lists.backend 'redis' needs a redis section (or REDIS_URL)")
     # Imported here so file-backed runs need neither Redis nor a control topic.
-    from connectors.lists_redis import RedisLists, RedisListStore
+    from riskflow.connectors.lists_redis import RedisLists, RedisListStore
 
     store = RedisListStore(
         redis.Redis.from_url(settings.redis.url), prefix=settings.redis.key_prefix
@@ -376,5 +376,5 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
 
 
 def from_config(path: str | None = None) -> Dataflow:
-    """Entry point for `python -m bytewax.run "flows.risk:from_config('FILE')"`."""
+    """Entry point for `python -m bytewax.run "riskflow.flows.risk:from_config('FILE')"`."""
     return build_flow(load_settings(path))

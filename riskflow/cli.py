@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from connectors.metrics import STATS
-from flows.config import (
+from riskflow.connectors.metrics import STATS
+from riskflow.flows.config import (
     ConfigError,
     FileInput,
     FileOutput,
@@ -25,7 +25,7 @@ from flows.config import (
     SimulatorInput,
     load_settings,
 )
-from flows.risk import build_flow
+from riskflow.flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
 from riskflow.runner import (
@@ -35,10 +35,10 @@ from riskflow.runner import (
     run_flow,
     wait_for_services,
 )
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_denylist
+from riskflow.simulator.stream import Bank
 from riskflow.summary import summary_table
-from simulator.config import SimConfig
-from simulator.files import write_denylist
-from simulator.stream import Bank
 
 __all__ = ["app"]
 
@@ -267,7 +267,7 @@ def backtest(
     total = _count_lines(payments, logins, feedback)
     _run_with_summary(build_flow(settings), settings, "riskflow backtest", live=True, total=total)
     if truth is not None:
-        from backtest.report import build_report
+        from riskflow.backtest.report import build_report
 
         name = "model only" if model_only else "rules + models" if models else "rules only"
         report = build_report(
@@ -303,7 +303,7 @@ def branch_desk(
     ] = SimConfig.fraud_rate,
 ) -> None:
     """Branch staff for the simulated bank: review riskflow's alerts, report the outcomes."""
-    from simulator.kafka import run_desk
+    from riskflow.simulator.kafka import run_desk
 
     sim = SimConfig(seed=seed, customers=customers, days=days, fraud_rate=fraud_rate)
     console.print(f"branch desk: {capacity} reviews per branch per day; Ctrl-C to stop")
@@ -322,7 +322,7 @@ def compare(
     ] = None,
 ) -> None:
     """Backtest outputs side by side: rules only vs models, ruleset A vs B, ..."""
-    from backtest.report import build_report
+    from riskflow.backtest.report import build_report
 
     named: dict[str, Path] = {}
     for item in runs:
@@ -354,8 +354,8 @@ def simulate(
     ] = True,
 ) -> None:
     """Generate a realistic bank stream with injected fraud and its ground truth."""
-    from simulator.files import write_jsonl
-    from simulator.kafka import produce
+    from riskflow.simulator.files import write_jsonl
+    from riskflow.simulator.kafka import produce
 
     sim = SimConfig(
         seed=seed,
@@ -411,7 +411,7 @@ def bench_embedded_cmd(
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
     """Events/s and decision latency of the in-process path, one process."""
-    from benchmarks.embedded import bench_embedded
+    from riskflow.benchmarks.embedded import bench_embedded
 
     _report([bench_embedded(events, customers)], json_out)
 
@@ -424,7 +424,7 @@ def bench_replay_cmd(
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
     """Backtest replay speed: simulated files through the flow, one process."""
-    from benchmarks.replay import bench_replay
+    from riskflow.benchmarks.replay import bench_replay
 
     _report([bench_replay(customers, days, models=models)], json_out)
 
@@ -443,7 +443,7 @@ def bench_kafka_cmd(
     """End-to-end latency through real Kafka at fixed offered loads."""
     import os
 
-    from benchmarks.kafka_path import bench_kafka
+    from riskflow.benchmarks.kafka_path import bench_kafka
 
     server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not server:
@@ -458,7 +458,7 @@ def bench_state_cmd(
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
     """Bytes of snapshotted state per account."""
-    from benchmarks.state_size import bench_state_size
+    from riskflow.benchmarks.state_size import bench_state_size
 
     _report([bench_state_size(events)], json_out)
 
@@ -468,8 +468,8 @@ def bench_rules_cmd(
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
     """Cost of evaluating the default ruleset per event."""
-    from benchmarks.rules_cost import measure_ruleset_cost
-    from scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
+    from riskflow.benchmarks.rules_cost import measure_ruleset_cost
+    from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
 
     result = {"benchmark": "rules"} | measure_ruleset_cost(load_ruleset(DEFAULT_RULESET_PATH))
     _report([result], json_out)
@@ -486,7 +486,7 @@ def bench_lists_cmd(
     """
     import os
 
-    from benchmarks.lists import bench_lists
+    from riskflow.benchmarks.lists import bench_lists
 
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     redis_url = os.environ.get("REDIS_URL")
@@ -503,7 +503,7 @@ def bench_models_cmd(
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
 ) -> None:
     """Scoring cost per event with models on, learning throughput, snapshot size and time."""
-    from benchmarks.models import bench_models, compare_recipes
+    from riskflow.benchmarks.models import bench_models, compare_recipes
 
     _report([bench_models(events), compare_recipes()], json_out)
 
@@ -525,7 +525,7 @@ def bench_quality_cmd(
     """Quality on public benchmarks beside their published baselines (docs/performance.md)."""
     import tempfile
 
-    from benchmarks.quality.run import as_row, bench_bank, bench_handbook, bench_ulb
+    from riskflow.benchmarks.quality.run import as_row, bench_bank, bench_handbook, bench_ulb
 
     chosen = only or ["handbook", "ulb", "bank"]
     unknown = sorted(set(chosen) - {"handbook", "ulb", "bank"})
@@ -589,7 +589,7 @@ def bench_hostile_cmd(
     if via == "kafka":
         if not server:
             _fail("bench hostile --via kafka: give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
-        from connectors.kafka import wait_for_kafka
+        from riskflow.connectors.kafka import wait_for_kafka
         from riskflow.runner import wait_for_redis
 
         redis_url = redis_url or os.environ.get("REDIS_URL")
@@ -604,7 +604,7 @@ def bench_hostile_cmd(
         where.mkdir(parents=True, exist_ok=True)
         try:
             if via == "kafka":
-                from benchmarks.hostile_kafka import bench_hostile_kafka
+                from riskflow.benchmarks.hostile_kafka import bench_hostile_kafka
 
                 assert server is not None
                 result = bench_hostile_kafka(
@@ -617,7 +617,7 @@ def bench_hostile_cmd(
                     redis_url=redis_url,
                 )
             else:
-                from benchmarks.hostile import bench_hostile
+                from riskflow.benchmarks.hostile import bench_hostile
 
                 result = bench_hostile(where, hostile=hostile, customers=customers, days=days)
         except KeyboardInterrupt:
@@ -650,7 +650,7 @@ def bench_crash_cmd(
     import os
     import tempfile
 
-    from benchmarks.crash import bench_crash
+    from riskflow.benchmarks.crash import bench_crash
 
     server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     url = redis_url or os.environ.get("REDIS_URL")
@@ -658,7 +658,7 @@ def bench_crash_cmd(
         raise typer.BadParameter(
             "give --bootstrap and --redis-url or set KAFKA_BOOTSTRAP_SERVERS and REDIS_URL"
         )
-    from connectors.kafka import wait_for_kafka
+    from riskflow.connectors.kafka import wait_for_kafka
     from riskflow.runner import wait_for_redis
 
     try:
@@ -714,8 +714,8 @@ def bench_soak_cmd(
     """The live flow under steady load for a long time: RSS sampled, plotted, its slope."""
     import os
 
-    from benchmarks.soak import SoakError, SoakPlan, run_soak
-    from connectors.kafka import KafkaUnreachable, wait_for_kafka
+    from riskflow.benchmarks.soak import SoakError, SoakPlan, run_soak
+    from riskflow.connectors.kafka import KafkaUnreachable, wait_for_kafka
 
     server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not server:

@@ -19,11 +19,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.lists_redis import ListsControl, RedisListStore, import_csv
-from connectors.redis_store import RedisSettings
-from flows.config import Settings, load_settings
-from scoring.lists.csvfile import entries_to_csv
-from scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
+from riskflow.connectors.lists_redis import ListsControl, RedisListStore, import_csv
+from riskflow.connectors.redis_store import RedisSettings
+from riskflow.flows.config import Settings, load_settings
+from riskflow.scoring.lists.csvfile import entries_to_csv
+from riskflow.scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
 
 __all__ = ["lists_app"]
 

@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.models_redis import RedisModelStore
-from connectors.redis_store import RedisSettings
-from flows.config import load_settings
+from riskflow.connectors.models_redis import RedisModelStore
+from riskflow.connectors.redis_store import RedisSettings
+from riskflow.flows.config import load_settings
 
 __all__ = ["models_app"]
 

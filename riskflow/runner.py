@@ -21,9 +21,14 @@ from bytewax.errors import BytewaxRuntimeError
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
 
-from connectors.kafka import KafkaUnreachable, MissingTopics, prepare_topics, wait_for_kafka
-from connectors.reachable import wait_until
-from flows.config import KafkaInput, KafkaOutput, Settings
+from riskflow.connectors.kafka import (
+    KafkaUnreachable,
+    MissingTopics,
+    prepare_topics,
+    wait_for_kafka,
+)
+from riskflow.connectors.reachable import wait_until
+from riskflow.flows.config import KafkaInput, KafkaOutput, Settings
 
 __all__ = [
     "KafkaUnreachable",

@@ -7,7 +7,7 @@ import time
 from rich.console import Group
 from rich.table import Table
 
-from connectors.metrics import RunStats
+from riskflow.connectors.metrics import RunStats
 
 __all__ = ["summary_table"]
 

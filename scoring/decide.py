@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
-from contract.messages import Action, Alert, Decision, Login, Notification, Payment, Reason
-from features.catalog import Features
-from scoring.budget import AlertBudget
-from scoring.limits import LimitsTable
-from scoring.lists.entries import ListEntry
-from scoring.lists.index import Screening, list_reason
-from scoring.models.scorer import ModelScore, ModelScorer
-from scoring.notify import NotificationPolicy, notifications_for
-from scoring.policy import Policy
-from scoring.priors import SEVERITY_RANK, Priors, prior
-from scoring.rules.reload import RulesetHolder
-from scoring.rules.ruleset import RuleHit
+from riskflow.contract.messages import Action, Alert, Decision, Login, Notification, Payment, Reason
+from riskflow.features.catalog import Features
+from riskflow.scoring.budget import AlertBudget
+from riskflow.scoring.limits import LimitsTable
+from riskflow.scoring.lists.entries import ListEntry
+from riskflow.scoring.lists.index import Screening, list_reason
+from riskflow.scoring.models.scorer import ModelScore, ModelScorer
+from riskflow.scoring.notify import NotificationPolicy, notifications_for
+from riskflow.scoring.policy import Policy
+from riskflow.scoring.priors import SEVERITY_RANK, Priors, prior
+from riskflow.scoring.rules.reload import RulesetHolder
+from riskflow.scoring.rules.ruleset import RuleHit
 
 __all__ = ["UNASSIGNED_BRANCH", "Decider", "Evidence", "ListSource", "Risk", "Verdict"]
 

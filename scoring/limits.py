@@ -13,7 +13,7 @@ from typing import Final
 
 import msgspec
 
-from scoring.rules.ruleset import RuleHit
+from riskflow.scoring.rules.ruleset import RuleHit
 
 __all__ = ["DEFAULT_LIMITS", "STRENGTH", "Limit", "LimitsTable"]
 

@@ -6,8 +6,8 @@ from typing import Final, Literal
 
 import msgspec
 
-from contract.messages import Decision, Login, Notification, Payment
-from features.catalog import Features
+from riskflow.contract.messages import Decision, Login, Notification, Payment
+from riskflow.features.catalog import Features
 
 __all__ = ["PLAIN_WORDS", "NotificationPolicy", "notifications_for"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, cast
 
-from contract.messages import Action
-from scoring.rules.ruleset import RuleHit
+from riskflow.contract.messages import Action
+from riskflow.scoring.rules.ruleset import RuleHit
 
 __all__ = ["ACTIONS", "ACTION_RANK", "Policy"]
 

@@ -19,9 +19,9 @@ from typing import Final
 
 import msgspec
 
-from contract.messages import Reason
-from features.catalog import Features
-from scoring.rules.ruleset import RuleHit
+from riskflow.contract.messages import Reason
+from riskflow.features.catalog import Features
+from riskflow.scoring.rules.ruleset import RuleHit
 
 __all__ = ["SEVERITY_RANK", "Prior", "Priors", "anomaly_prior", "prior"]
 

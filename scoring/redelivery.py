@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 import msgspec
 from bytewax.operators import StatefulBatchLogic
 
-from connectors.metrics import DUPLICATES
-from contract.messages import DeadLetter
-from contract.parse import dead_letter_for
-from features.account import FeatureConfig
-from features.operator import Duplicate
-from scoring.decide import Verdict
+from riskflow.connectors.metrics import DUPLICATES
+from riskflow.contract.messages import DeadLetter
+from riskflow.contract.parse import dead_letter_for
+from riskflow.features.account import FeatureConfig
+from riskflow.features.operator import Duplicate
+from riskflow.scoring.decide import Verdict
 
 __all__ = ["DecisionMemory", "SentDecision", "decision_memory"]
 

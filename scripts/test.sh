@@ -36,7 +36,7 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy"
-.venv/bin/mypy
+bash scripts/typecheck
 echo "== pytest"
 set +e
 .venv/bin/pytest "$@"

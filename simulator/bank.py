@@ -13,8 +13,8 @@ from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
-from simulator.config import SimConfig
-from simulator.geography import CITIES
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.geography import CITIES
 
 __all__ = [
     "AUTH_BY_STRENGTH",

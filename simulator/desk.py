@@ -14,9 +14,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.config import SimConfig
-from simulator.stream import generate_with_truth
-from simulator.timefmt import Stamper
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import generate_with_truth
+from riskflow.simulator.timefmt import Stamper
 
 __all__ = ["BranchDesk", "fraud_event_ids"]
 

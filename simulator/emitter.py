@@ -15,10 +15,10 @@ from typing import Any
 
 import msgspec
 
-from contract import topics
-from simulator.bank import Customer
-from simulator.geography import CITIES
-from simulator.timefmt import Stamper
+from riskflow.contract import topics
+from riskflow.simulator.bank import Customer
+from riskflow.simulator.geography import CITIES
+from riskflow.simulator.timefmt import Stamper
 
 __all__ = ["Emitter", "Pending", "SimRecord"]
 

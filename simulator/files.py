@@ -8,8 +8,8 @@ from pathlib import Path
 
 import msgspec
 
-from simulator.config import SimConfig
-from simulator.stream import Bank, generate_with_truth
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import Bank, generate_with_truth
 
 __all__ = ["write_denylist", "write_jsonl"]
 

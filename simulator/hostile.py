@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from contract.messages import (
+from riskflow.contract.messages import (
     MAX_ATTRIBUTES,
     MAX_CURRENCY_CHARS,
     MAX_ID_CHARS,

@@ -8,11 +8,11 @@ from datetime import datetime
 import msgspec
 from confluent_kafka import Consumer, Producer
 
-from contract import topics as default_topics
-from simulator.bank import Bank
-from simulator.config import SimConfig
-from simulator.desk import BranchDesk, fraud_event_ids
-from simulator.stream import generate
+from riskflow.contract import topics as default_topics
+from riskflow.simulator.bank import Bank
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.desk import BranchDesk, fraud_event_ids
+from riskflow.simulator.stream import generate
 
 __all__ = ["produce", "run_desk"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from simulator.bank import (
+from riskflow.simulator.bank import (
     AUTH_BY_STRENGTH,
     CHANNEL_TXNS,
     LOGIN_CHANNELS,
@@ -12,7 +12,7 @@ from simulator.bank import (
     Bank,
     Customer,
 )
-from simulator.emitter import Emitter
+from riskflow.simulator.emitter import Emitter
 
 __all__ = ["DAY", "HOUR", "cycle_session", "label_payment", "normal_session"]
 

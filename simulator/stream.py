@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from simulator.bank import Bank
-from simulator.config import BANK_ZONE, SimConfig
-from simulator.emitter import Emitter, SimRecord
-from simulator.malformed import break_message
-from simulator.scenarios import SCENARIOS
-from simulator.sessions import DAY, cycle_session, normal_session
-from simulator.timefmt import Stamper
+from riskflow.simulator.bank import Bank
+from riskflow.simulator.config import BANK_ZONE, SimConfig
+from riskflow.simulator.emitter import Emitter, SimRecord
+from riskflow.simulator.malformed import break_message
+from riskflow.simulator.scenarios import SCENARIOS
+from riskflow.simulator.sessions import DAY, cycle_session, normal_session
+from riskflow.simulator.timefmt import Stamper
 
 __all__ = ["Bank", "SimRecord", "generate", "generate_with_truth"]
 

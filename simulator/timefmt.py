@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from simulator.config import BANK_ZONE
+from riskflow.simulator.config import BANK_ZONE
 
 __all__ = ["Stamper"]
 

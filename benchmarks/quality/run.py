@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from bytewax.testing import run_main
 
-from flows.config import (
+from riskflow.flows.config import (
     FileInput,
     FileOutput,
     ListsSettings,
@@ -27,7 +27,7 @@ from flows.config import (
     ModelsSettings,
     Settings,
 )
-from flows.risk import build_flow
+from riskflow.flows.risk import build_flow
 
 __all__ = ["bench_bank", "bench_handbook", "bench_ulb", "replay", "scores_of"]
 
@@ -109,7 +109,7 @@ def bench_handbook(
     `from_day` and `to_day` (exclusive) replay only those days of the published data set:
     a slice that still holds the training and test weeks, for CI.
     """
-    from benchmarks.quality import handbook
+    from riskflow.benchmarks.quality import handbook
 
     tx = handbook.generate(customers=customers, terminals=terminals, days=days)
     if from_day or to_day is not None:
@@ -159,7 +159,7 @@ def bench_ulb(
     models: ModelsSettings | None = None,
 ) -> dict[str, Any]:
     """The real ULB card data set in its own order, 24 h label delay, the whole stream."""
-    from benchmarks.quality import ulb
+    from riskflow.benchmarks.quality import ulb
 
     path = ulb.locate(csv)
     if path is None:
@@ -196,9 +196,9 @@ def bench_bank(
     work: Path, *, customers: int = 50_000, days: float = 30.0, seed: int = 11
 ) -> dict[str, Any]:
     """The project's own simulated bank: AP, alert volume and incidents stopped per scenario."""
-    from backtest.report import build_report
-    from simulator.config import SimConfig
-    from simulator.files import write_jsonl
+    from riskflow.backtest.report import build_report
+    from riskflow.simulator.config import SimConfig
+    from riskflow.simulator.files import write_jsonl
 
     sim = work / "sim"
     write_jsonl(SimConfig(seed=seed, customers=customers, days=days), sim)

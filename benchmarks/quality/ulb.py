@@ -35,8 +35,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from contract.messages import Feedback, Payment
-from scoring.models.prequential import average_precision, roc_auc
+from riskflow.contract.messages import Feedback, Payment
+from riskflow.scoring.models.prequential import average_precision, roc_auc
 
 __all__ = [
     "ANCHORS",

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import msgspec
 
-from contract.messages import Login, Payment
-from features.catalog import Features
-from scoring.lists.entries import ListEntry
-from scoring.lists.index import ListIndex, Screening
+from riskflow.contract.messages import Login, Payment
+from riskflow.features.catalog import Features
+from riskflow.scoring.lists.entries import ListEntry
+from riskflow.scoring.lists.index import ListIndex, Screening
 
 __all__ = ["COLUMNS", "FileLists", "RowError", "entries_to_csv", "read_entries"]
 

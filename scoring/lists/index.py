@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from contract.messages import Login, Payment, Reason
-from scoring.lists.entries import ENTITIES, ListEntry, normal_ip
+from riskflow.contract.messages import Login, Payment, Reason
+from riskflow.scoring.lists.entries import ENTITIES, ListEntry, normal_ip
 
 __all__ = ["ListIndex", "Screening", "list_reason"]
 

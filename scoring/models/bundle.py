@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scoring.models.counterparties import CounterpartyStats
-from scoring.models.label_rates import LabelRates
-from scoring.models.learners import WEIGHTED_RECIPES, classifier
-from scoring.models.logit import OnlineLogit, logit, sigmoid
-from scoring.models.scaling import IndicatorScaler, is_indicator
-from scoring.models.vectors import Vector
+from riskflow.scoring.models.counterparties import CounterpartyStats
+from riskflow.scoring.models.label_rates import LabelRates
+from riskflow.scoring.models.learners import WEIGHTED_RECIPES, classifier
+from riskflow.scoring.models.logit import OnlineLogit, logit, sigmoid
+from riskflow.scoring.models.scaling import IndicatorScaler, is_indicator
+from riskflow.scoring.models.vectors import Vector
 
 __all__ = ["COLD", "FrozenBundle", "ModelBundle", "Snapshot", "SnapshotError", "stack_inputs"]
 

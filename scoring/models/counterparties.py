@@ -25,7 +25,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Final
 
-from contract.messages import Login, Payment
+from riskflow.contract.messages import Login, Payment
 
 __all__ = ["HORIZONS", "KINDS", "CounterpartyStats", "parties"]
 

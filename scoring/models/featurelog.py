@@ -8,7 +8,7 @@ from typing import Protocol
 
 import msgspec
 
-from scoring.models.vectors import Vector
+from riskflow.scoring.models.vectors import Vector
 
 __all__ = [
     "FeatureLog",

@@ -12,8 +12,8 @@ import bisect
 import logging
 import time
 
-from scoring.models.bundle import FrozenBundle, SnapshotError
-from scoring.models.store import ModelStore
+from riskflow.scoring.models.bundle import FrozenBundle, SnapshotError
+from riskflow.scoring.models.store import ModelStore
 
 __all__ = ["ModelHolder"]
 

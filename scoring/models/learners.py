@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from river import anomaly, compose, forest, linear_model, optim, preprocessing
 
-from scoring.models.distance import StandardizedDistance
-from scoring.models.scaling import IndicatorScaler
+from riskflow.scoring.models.distance import StandardizedDistance
+from riskflow.scoring.models.scaling import IndicatorScaler
 
 __all__ = ["DETECTORS", "RECIPES", "WEIGHTED_RECIPES", "anomaly_detector", "classifier"]
 

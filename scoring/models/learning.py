@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from contract.messages import DeadLetter, Feedback
-from scoring.models.bundle import ModelBundle, SnapshotError
-from scoring.models.counterparties import CounterpartyStats
-from scoring.models.featurelog import FeatureLog, LoggedEvent, decode
-from scoring.models.store import ModelStore
+from riskflow.contract.messages import DeadLetter, Feedback
+from riskflow.scoring.models.bundle import ModelBundle, SnapshotError
+from riskflow.scoring.models.counterparties import CounterpartyStats
+from riskflow.scoring.models.featurelog import FeatureLog, LoggedEvent, decode
+from riskflow.scoring.models.store import ModelStore
 
 __all__ = ["Learned", "Learner", "LearnerConfig"]
 

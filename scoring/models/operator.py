@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from bytewax.operators import StatefulBatchLogic
 
-from contract.messages import DeadLetter, Feedback
-from scoring.models.learning import Learned, Learner
+from riskflow.contract.messages import DeadLetter, Feedback
+from riskflow.scoring.models.learning import Learned, Learner
 
 __all__ = ["LearnerLogic", "learner_logic"]
 

@@ -7,16 +7,16 @@ import zlib
 from dataclasses import dataclass
 from typing import Final
 
-from contract.messages import Login, Payment
-from features.catalog import Features
-from scoring.models.anomaly_rank import AnomalyRank
-from scoring.models.counterparties import parties
-from scoring.models.featurelog import LoggedEvent
-from scoring.models.holder import ModelHolder
-from scoring.models.learners import anomaly_detector
-from scoring.models.vectors import ANOMALY_INPUTS, vector
-from scoring.priors import Prior, Priors, anomaly_prior, prior
-from scoring.rules.ruleset import RuleHit
+from riskflow.contract.messages import Login, Payment
+from riskflow.features.catalog import Features
+from riskflow.scoring.models.anomaly_rank import AnomalyRank
+from riskflow.scoring.models.counterparties import parties
+from riskflow.scoring.models.featurelog import LoggedEvent
+from riskflow.scoring.models.holder import ModelHolder
+from riskflow.scoring.models.learners import anomaly_detector
+from riskflow.scoring.models.vectors import ANOMALY_INPUTS, vector
+from riskflow.scoring.priors import Prior, Priors, anomaly_prior, prior
+from riskflow.scoring.rules.ruleset import RuleHit
 
 __all__ = ["ModelScore", "ModelScorer"]
 

@@ -6,7 +6,7 @@ import bisect
 import threading
 from typing import Protocol
 
-from scoring.models.bundle import Snapshot
+from riskflow.scoring.models.bundle import Snapshot
 
 __all__ = ["MemoryModelStore", "ModelStore", "promote"]
 

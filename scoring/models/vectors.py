@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from contract.messages import Login, Payment
-from features.catalog import FEATURES, Features
+from riskflow.contract.messages import Login, Payment
+from riskflow.features.catalog import FEATURES, Features
 
 __all__ = ["ANOMALY_INPUTS", "Vector", "vector"]
 

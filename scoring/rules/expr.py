@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from features.catalog import FEATURES
+from riskflow.features.catalog import FEATURES
 
 __all__ = [
     "FUNCTIONS",

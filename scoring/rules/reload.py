@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from scoring.rules.ruleset import (
+from riskflow.scoring.rules.ruleset import (
     Ruleset,
     RulesetError,
     load_ruleset,

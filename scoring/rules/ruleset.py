@@ -12,9 +12,9 @@ from typing import Any, Final, Literal
 import msgspec
 import yaml
 
-from scoring.rules.bounded_yaml import YamlLimitError, load_bounded
-from scoring.rules.expr import RuleSyntaxError, check_condition
-from scoring.rules.template import TemplateError, check_template
+from riskflow.scoring.rules.bounded_yaml import YamlLimitError, load_bounded
+from riskflow.scoring.rules.expr import RuleSyntaxError, check_condition
+from riskflow.scoring.rules.template import TemplateError, check_template
 
 __all__ = [
     "DEFAULT_RULESET_PATH",
@@ -31,7 +31,7 @@ __all__ = [
     "read_ruleset_file",
 ]
 
-DEFAULT_RULESET_PATH: Final = str(resources.files("scoring.rules") / "default.yaml")
+DEFAULT_RULESET_PATH: Final = str(resources.files("riskflow.scoring.rules") / "default.yaml")
 
 _ID = re.compile(r"^[a-z0-9_]{1,64}$")
 _REASON = re.compile(r"^[A-Z0-9_]{1,64}$")

@@ -12,7 +12,7 @@ import re
 import string
 from typing import Final
 
-from features.catalog import FEATURES
+from riskflow.features.catalog import FEATURES
 
 __all__ = [
     "MAX_PLACEHOLDERS",

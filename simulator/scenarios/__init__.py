@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from simulator.bank import Bank, Customer
-from simulator.emitter import Emitter
-from simulator.scenarios._common import far_city
-from simulator.scenarios.cards import card_testing, compromised_terminal
-from simulator.scenarios.first_party import first_party
-from simulator.scenarios.mules import mule_network
-from simulator.scenarios.scams import large_night_transfer, mule_payee
-from simulator.scenarios.takeover import credential_stuffing, password_guessing, sim_swap
-from simulator.scenarios.travel import impossible_travel
+from riskflow.simulator.bank import Bank, Customer
+from riskflow.simulator.emitter import Emitter
+from riskflow.simulator.scenarios._common import far_city
+from riskflow.simulator.scenarios.cards import card_testing, compromised_terminal
+from riskflow.simulator.scenarios.first_party import first_party
+from riskflow.simulator.scenarios.mules import mule_network
+from riskflow.simulator.scenarios.scams import large_night_transfer, mule_payee
+from riskflow.simulator.scenarios.takeover import credential_stuffing, password_guessing, sim_swap
+from riskflow.simulator.scenarios.travel import impossible_travel
 
 __all__ = ["SCENARIOS", "Scenario", "far_city"]
 

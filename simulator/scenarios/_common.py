@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from features.geo import haversine_km
-from simulator.bank import Bank, Customer
-from simulator.emitter import Emitter
-from simulator.geography import CITIES
+from riskflow.features.geo import haversine_km
+from riskflow.simulator.bank import Bank, Customer
+from riskflow.simulator.emitter import Emitter
+from riskflow.simulator.geography import CITIES
 
 __all__ = ["far_city", "other_customer", "unlisted_mule"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from simulator.bank import Bank, Customer
-from simulator.emitter import Emitter
-from simulator.sessions import DAY, HOUR, label_payment
+from riskflow.simulator.bank import Bank, Customer
+from riskflow.simulator.emitter import Emitter
+from riskflow.simulator.sessions import DAY, HOUR, label_payment
 
 __all__ = ["first_party"]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from simulator.bank import Bank, Customer
-from simulator.emitter import Emitter
-from simulator.scenarios._common import other_customer, unlisted_mule
-from simulator.sessions import DAY, label_payment
+from riskflow.simulator.bank import Bank, Customer
+from riskflow.simulator.emitter import Emitter
+from riskflow.simulator.scenarios._common import other_customer, unlisted_mule
+from riskflow.simulator.sessions import DAY, label_payment
 
 __all__ = ["mule_network"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.bank import Bank, Customer
-from simulator.emitter import Emitter
-from simulator.scenarios._common import unlisted_mule
-from simulator.sessions import HOUR, label_payment
+from riskflow.simulator.bank import Bank, Customer
+from riskflow.simulator.emitter import Emitter
+from riskflow.simulator.scenarios._common import unlisted_mule
+from riskflow.simulator.sessions import HOUR, label_payment
 
 __all__ = ["credential_stuffing", "password_guessing", "sim_swap"]
 

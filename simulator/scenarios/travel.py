@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from features.geo import haversine_km
-from simulator.bank import Bank, Customer
-from simulator.emitter import Emitter
-from simulator.geography import CITIES
-from simulator.scenarios._common import far_city, unlisted_mule
-from simulator.sessions import HOUR, label_payment
+from riskflow.features.geo import haversine_km
+from riskflow.simulator.bank import Bank, Customer
+from riskflow.simulator.emitter import Emitter
+from riskflow.simulator.geography import CITIES
+from riskflow.simulator.scenarios._common import far_city, unlisted_mule
+from riskflow.simulator.sessions import HOUR, label_payment
 
 __all__ = ["impossible_travel"]
 

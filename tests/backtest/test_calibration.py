@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from backtest.calibration import EDGES, reliability, wilson
+from riskflow.backtest.calibration import EDGES, reliability, wilson
 
 # Two legitimate payments near 0, four at 0.2 with one fraud, one fraud at 0.95.
 SCORES = [0.00005, 0.00005, 0.2, 0.2, 0.2, 0.2, 0.95]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from backtest.latency import FraudEvent, detection_latency, incidents
+from riskflow.backtest.latency import FraudEvent, detection_latency, incidents
 
 
 def ev(event_id: str, account: str, scenario: str, minutes: float) -> FraudEvent:

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from backtest.metrics import Scored, load_decisions, precision_at_k_per_day, summarize
-from scoring.models.prequential import average_precision, roc_auc
+from riskflow.backtest.metrics import Scored, load_decisions, precision_at_k_per_day, summarize
+from riskflow.scoring.models.prequential import average_precision, roc_auc
 
 
 def row(account: str, day: str, score: float, fraud: bool, action: str = "allow") -> Scored:

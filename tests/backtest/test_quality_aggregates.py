@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from backtest.metrics import Scored
-from backtest.quality import by_day, by_label_band, by_model_version, label_band, labels_learned
+from riskflow.backtest.metrics import Scored
+from riskflow.backtest.quality import (
+    by_day,
+    by_label_band,
+    by_model_version,
+    label_band,
+    labels_learned,
+)
 
 
 def row(n: int, day: str, score: float, fraud: bool, version: str, action: str = "allow") -> Scored:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from backtest.report import TruthFormatError, build_report
+from riskflow.backtest.report import TruthFormatError, build_report
 
 
 def decision(n, kind, day, score, action, version, codes=()):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from backtest.metrics import load_truth
-from backtest.truth import TruthFormatError, TruthRow, load_truth_rows
+from riskflow.backtest.metrics import load_truth
+from riskflow.backtest.truth import TruthFormatError, TruthRow, load_truth_rows
 
 # 2026-03-01T10:00:00+08:00 and 2026-03-01T02:30:00Z
 T1, T2 = 1772330400.0, 1772332200.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.crash import bench_crash
+from riskflow.benchmarks.crash import bench_crash
 
 pytestmark = pytest.mark.integration
 

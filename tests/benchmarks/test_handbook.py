@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.quality.handbook import (
+from riskflow.benchmarks.quality.handbook import (
     ANCHORS,
     PUBLISHED_FRAUDS,
     PUBLISHED_TRANSACTIONS,
@@ -25,9 +25,9 @@ from benchmarks.quality.handbook import (
     terminal_profiles,
     write_files,
 )
-from contract.messages import Feedback, Payment
-from contract.parse import Envelope, Raw, parse
-from scoring.models.prequential import average_precision
+from riskflow.contract.messages import Feedback, Payment
+from riskflow.contract.parse import Envelope, Raw, parse
+from riskflow.scoring.models.prequential import average_precision
 
 
 class _Truth(msgspec.Struct, forbid_unknown_fields=True):

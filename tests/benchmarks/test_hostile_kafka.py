@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from benchmarks.hostile_kafka import bench_hostile_kafka, message_key
-from simulator.hostile import CATEGORIES, LATE
+from riskflow.benchmarks.hostile_kafka import bench_hostile_kafka, message_key
+from riskflow.simulator.hostile import CATEGORIES, LATE
 
 pytestmark = pytest.mark.integration
 

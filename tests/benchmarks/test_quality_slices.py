@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.quality import ulb
-from benchmarks.quality.run import bench_handbook, bench_ulb
+from riskflow.benchmarks.quality import ulb
+from riskflow.benchmarks.quality.run import bench_handbook, bench_ulb
 
 
 def test_a_handbook_slice_is_ranked_well_after_learning_from_delayed_labels(tmp_path):

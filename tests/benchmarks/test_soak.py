@@ -11,10 +11,10 @@ from pathlib import Path
 import msgspec
 from typer.testing import CliRunner
 
-from benchmarks.soak import read_rss_mib, slope_per_hour
-from benchmarks.soak_load import SteadyLoad
-from contract.messages import Feedback, Login, Payment
+from riskflow.benchmarks.soak import read_rss_mib, slope_per_hour
+from riskflow.benchmarks.soak_load import SteadyLoad
 from riskflow.cli import app
+from riskflow.contract.messages import Feedback, Login, Payment
 
 _KINDS = {"payment": Payment, "login": Login, "feedback": Feedback}
 

@@ -12,8 +12,8 @@ import msgspec
 import numpy as np
 import pytest
 
-from benchmarks.quality import ulb
-from contract.messages import Feedback, Payment
+from riskflow.benchmarks.quality import ulb
+from riskflow.contract.messages import Feedback, Payment
 
 START = datetime(2013, 9, 1, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.config import SimConfig
-from simulator.files import write_jsonl
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_jsonl
 
 ALWAYS = """\
 version: "always-1"

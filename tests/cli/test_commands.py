@@ -8,8 +8,8 @@ import subprocess
 import sys
 from collections import Counter
 
-from simulator.config import SimConfig
-from simulator.stream import generate_with_truth
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import generate_with_truth
 
 
 def free_port() -> int:

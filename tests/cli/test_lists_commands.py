@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from riskflow.cli import app
 from riskflow.lists_cli import parse_expiry
-from scoring.lists.entries import ListChange
+from riskflow.scoring.lists.entries import ListChange
 
 pytestmark = pytest.mark.integration
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import yaml
 from prometheus_client import REGISTRY
 
-from connectors.metrics import RulesetObserver, observe_learned, observe_verdicts
-from features.catalog import defaults
-from scoring.models.learning import Learned
-from scoring.models.prequential import precision_at_k
-from scoring.rules.reload import RulesetHolder
+from riskflow.connectors.metrics import RulesetObserver, observe_learned, observe_verdicts
+from riskflow.features.catalog import defaults
+from riskflow.scoring.models.learning import Learned
+from riskflow.scoring.models.prequential import precision_at_k
+from riskflow.scoring.rules.reload import RulesetHolder
 
 
 def value(name: str, **labels: str) -> float:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.lists_redis import ListsControl, RedisLists, RedisListStore
-from contract.messages import Payment
-from scoring.lists.entries import ListChange, ListEntry
+from riskflow.connectors.lists_redis import ListsControl, RedisLists, RedisListStore
+from riskflow.contract.messages import Payment
+from riskflow.scoring.lists.entries import ListChange, ListEntry
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from connectors.models_redis import RedisFeatureLog, RedisModelStore
-from contract.messages import Feedback
 from riskflow.cli import app
-from scoring.models.featurelog import LoggedEvent, decode, encode
-from scoring.models.holder import ModelHolder
-from scoring.models.learning import Learner, LearnerConfig
+from riskflow.connectors.models_redis import RedisFeatureLog, RedisModelStore
+from riskflow.contract.messages import Feedback
+from riskflow.scoring.models.featurelog import LoggedEvent, decode, encode
+from riskflow.scoring.models.holder import ModelHolder
+from riskflow.scoring.models.learning import Learner, LearnerConfig
 
 pytestmark = pytest.mark.integration
 

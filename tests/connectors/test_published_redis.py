@@ -8,9 +8,9 @@ import msgspec
 import pytest
 import redis
 
-from connectors.published_redis import PublishedDecisions
-from features.account import FeatureConfig
-from scoring.redelivery import DecisionMemory
+from riskflow.connectors.published_redis import PublishedDecisions
+from riskflow.features.account import FeatureConfig
+from riskflow.scoring.redelivery import DecisionMemory
 from tests.infra.verdicts import allowed
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from connectors.metrics import REDIS_WRITES
-from connectors.redis_store import RedisSink
-from flows.config import RedisSettings
+from riskflow.connectors.metrics import REDIS_WRITES
+from riskflow.connectors.redis_store import RedisSink
+from riskflow.flows.config import RedisSettings
 from tests.infra.verdicts import allowed
 
 pytestmark = pytest.mark.integration

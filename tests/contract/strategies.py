@@ -11,7 +11,7 @@ from typing import Any, get_args
 
 from hypothesis import strategies as st
 
-from contract.messages import (
+from riskflow.contract.messages import (
     MAX_ATTRIBUTE_NAME_CHARS,
     MAX_ATTRIBUTES,
     MAX_CURRENCY_CHARS,

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.messages import DEAD_LETTER_PAYLOAD_BYTES, DeadLetter, Payment
-from contract.parse import Envelope, ParseLimits, Raw, nesting_depth, parse
-from simulator.hostile import CATEGORIES, LATE, hostile_messages, kind_of
+from riskflow.contract.messages import DEAD_LETTER_PAYLOAD_BYTES, DeadLetter, Payment
+from riskflow.contract.parse import Envelope, ParseLimits, Raw, nesting_depth, parse
+from riskflow.simulator.hostile import CATEGORIES, LATE, hostile_messages, kind_of
 from tests.contract.strategies import feedbacks, hostile_values, logins, payments
 
 KNOWN_REASONS = {
@@ -135,7 +135,7 @@ def test_a_field_given_twice_is_rejected_but_a_repeated_name_in_a_value_is_not()
 
 
 def test_an_unexpected_exception_is_an_internal_error_naming_only_its_type(monkeypatch):
-    import contract.parse as parse_module
+    import riskflow.contract.parse as parse_module
 
     def explode(_payload):
         raise MemoryError("secret payload text")

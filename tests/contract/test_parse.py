@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.messages import DeadLetter, Login, Payment
-from contract.parse import MAX_MESSAGE_BYTES, Envelope, Raw, parse
+from riskflow.contract.messages import DeadLetter, Login, Payment
+from riskflow.contract.parse import MAX_MESSAGE_BYTES, Envelope, Raw, parse
 
 VALID = {
     "event_id": "P1",

@@ -8,7 +8,7 @@ import jsonschema
 import msgspec
 import pytest
 
-from contract.schema import MESSAGE_TYPES, SCHEMA_DIR, render
+from riskflow.contract.schema import MESSAGE_TYPES, SCHEMA_DIR, render
 
 EXAMPLES = SCHEMA_DIR.parent / "examples"
 

@@ -12,8 +12,8 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.metrics_core import Metric
 
-import connectors.kafka_source
-import connectors.metrics  # noqa: F401 - registers the flow's metrics
+import riskflow.connectors.kafka_source
+import riskflow.connectors.metrics  # noqa: F401 - registers the flow's metrics
 from dashboards.build import DASHBOARDS, DATASOURCE, OUT, render
 
 ROOT = Path(__file__).resolve().parents[2]

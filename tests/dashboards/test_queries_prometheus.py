@@ -28,10 +28,10 @@ import pytest
 import yaml
 
 from dashboards.build import DASHBOARDS
-from simulator.config import SimConfig
-from simulator.files import write_denylist
-from simulator.kafka import produce, run_desk
-from simulator.stream import Bank
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_denylist
+from riskflow.simulator.kafka import produce, run_desk
+from riskflow.simulator.stream import Bank
 from tests.flows.test_kafka_flow import free_port
 from tests.infra.kafka import flow_topics
 

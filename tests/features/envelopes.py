@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from contract.messages import Feedback, Login, Payment
-from contract.parse import Envelope
+from riskflow.contract.messages import Feedback, Login, Payment
+from riskflow.contract.parse import Envelope
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

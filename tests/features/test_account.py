@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from contract.messages import Feedback, Login, Payment
-from features.account import AccountState, FeatureConfig
-from features.catalog import FEATURES, NO_LOGIN_MINUTES
+from riskflow.contract.messages import Feedback, Login, Payment
+from riskflow.features.account import AccountState, FeatureConfig
+from riskflow.features.catalog import FEATURES, NO_LOGIN_MINUTES
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=CST)

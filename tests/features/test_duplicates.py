@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pickle
 
-from features.account import AccountState, FeatureConfig
-from features.operator import AccountLogic, Duplicate, Featured
+from riskflow.features.account import AccountState, FeatureConfig
+from riskflow.features.operator import AccountLogic, Duplicate, Featured
 from tests.features.envelopes import label, log_in, pay
 
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from bytewax.operators import StatefulBatchLogic
 
-from contract.messages import Payment
-from contract.parse import Envelope
-from features.account import AccountState, FeatureConfig
-from features.operator import account_logic
+from riskflow.contract.messages import Payment
+from riskflow.contract.parse import Envelope
+from riskflow.features.account import AccountState, FeatureConfig
+from riskflow.features.operator import account_logic
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = 86400.0

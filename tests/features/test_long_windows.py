@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.state_size import steady_account
-from contract.messages import Login, Payment
-from features.account import (
+from riskflow.benchmarks.state_size import steady_account
+from riskflow.contract.messages import Login, Payment
+from riskflow.features.account import (
     DAY,
     MONTH,
     MONTH_BUCKET,
@@ -29,8 +29,8 @@ from features.account import (
     AccountState,
     FeatureConfig,
 )
-from features.catalog import FEATURES, NO_LOGIN_MINUTES, defaults
-from scoring.rules.expr import RuleSyntaxError, compile_condition
+from riskflow.features.catalog import FEATURES, NO_LOGIN_MINUTES, defaults
+from riskflow.scoring.rules.expr import RuleSyntaxError, compile_condition
 
 UTC0 = datetime(2026, 3, 1, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
@@ -230,7 +230,7 @@ def test_a_refused_login_opens_no_session_and_the_session_length_is_configurable
 
 
 def test_the_session_login_id_is_text_to_rules_and_absent_from_model_vectors():
-    from scoring.models.vectors import vector
+    from riskflow.scoring.models.vectors import vector
 
     assert FEATURES["session_login_id"][0] is str
     condition = compile_condition("session_login_id != '' and amount > 10", rule_id="t")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contract.messages import DeadLetter, Feedback, Login
-from contract.parse import Envelope
-from features.account import AccountState, FeatureConfig
-from features.operator import AccountLogic, Featured, account_logic
+from riskflow.contract.messages import DeadLetter, Feedback, Login
+from riskflow.contract.parse import Envelope
+from riskflow.features.account import AccountState, FeatureConfig
+from riskflow.features.operator import AccountLogic, Featured, account_logic
 from tests.features.envelopes import T0, pay
 
 

@@ -7,8 +7,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.recency import LastSeen
-from features.windows import BucketedWindow, SlidingWindow
+from riskflow.features.recency import LastSeen
+from riskflow.features.windows import BucketedWindow, SlidingWindow
 
 times = st.floats(min_value=0, max_value=200_000, allow_nan=False, allow_infinity=False)
 amounts = st.floats(min_value=0.01, max_value=1e6, allow_nan=False, allow_infinity=False)

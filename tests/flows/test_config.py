@@ -7,9 +7,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from flows.config import load_settings
-from flows.risk import build_lists
-from scoring.lists.csvfile import FileLists
+from riskflow.flows.config import load_settings
+from riskflow.flows.risk import build_lists
+from riskflow.scoring.lists.csvfile import FileLists
 
 REPO = Path(__file__).resolve().parents[2]
 

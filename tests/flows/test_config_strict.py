@@ -8,7 +8,7 @@ import sys
 import msgspec
 import pytest
 
-from flows.config import ConfigError, Settings, load_settings
+from riskflow.flows.config import ConfigError, Settings, load_settings
 
 # One misspelt key per section, written as an operator would; union sections need their tag.
 TYPOS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bytewax.testing import run_main
 
-from flows.config import (
+from riskflow.flows.config import (
     FileInput,
     FileOutput,
     ListsSettings,
@@ -17,8 +17,8 @@ from flows.config import (
     RulesSettings,
     Settings,
 )
-from flows.risk import build_flow
-from scoring.rules.ruleset import DEFAULT_RULESET_PATH
+from riskflow.flows.risk import build_flow
+from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH
 from tests.flows.streams import (
     at,
     bank_day,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from bytewax.testing import run_main
 
-from connectors.metrics import STATS
-from flows.config import FileInput, FileOutput, ListsSettings, MetricsSettings, Settings
-from flows.risk import build_flow
-from simulator.hostile import CATEGORIES, LATE, hostile_messages, kind_of
+from riskflow.connectors.metrics import STATS
+from riskflow.flows.config import FileInput, FileOutput, ListsSettings, MetricsSettings, Settings
+from riskflow.flows.risk import build_flow
+from riskflow.simulator.hostile import CATEGORIES, LATE, hostile_messages, kind_of
 from tests.flows.streams import at, login, payment, read_jsonl
 
 FILES = {"payment": "payments.jsonl", "login": "logins.jsonl", "feedback": "feedback.jsonl"}

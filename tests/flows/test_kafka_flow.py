@@ -178,7 +178,7 @@ def distinct(bootstrap: str, topic: str, field: str, want: int, timeout: float) 
 def test_poison_between_valid_events_in_one_partition_survives_kill_and_restart(
     kafka_bootstrap, topics, flow_process, tmp_path
 ):
-    from simulator.hostile import hostile_messages, kind_of
+    from riskflow.simulator.hostile import hostile_messages, kind_of
     from tests.flows.streams import payment
 
     # One account, so one partition: every hostile payment sits between two valid ones.

@@ -12,10 +12,10 @@ import pytest
 from bytewax.testing import run_main
 from prometheus_client import REGISTRY
 
-from flows.config import FileInput, FileOutput, MetricsSettings, ModelsSettings, Settings
-from flows.risk import build_flow
-from simulator.config import SimConfig
-from simulator.files import write_jsonl
+from riskflow.flows.config import FileInput, FileOutput, MetricsSettings, ModelsSettings, Settings
+from riskflow.flows.risk import build_flow
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_jsonl
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ import pytest
 import redis
 from bytewax.testing import run_main
 
-from connectors.models_redis import RedisModelStore
-from connectors.redis_store import RedisSettings
-from flows.config import FileInput, FileOutput, MetricsSettings, ModelsSettings, Settings
-from flows.risk import build_flow
-from simulator.config import SimConfig
-from simulator.files import write_jsonl
+from riskflow.connectors.models_redis import RedisModelStore
+from riskflow.connectors.redis_store import RedisSettings
+from riskflow.flows.config import FileInput, FileOutput, MetricsSettings, ModelsSettings, Settings
+from riskflow.flows.risk import build_flow
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_jsonl
 
 pytestmark = pytest.mark.integration
 

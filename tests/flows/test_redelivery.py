@@ -10,11 +10,11 @@ from typing import Any
 
 from bytewax.testing import run_main
 
-from connectors.metrics import DUPLICATES
-from contract.messages import DeadLetter, Payment
-from features.account import FeatureConfig
-from features.operator import Duplicate
-from flows.config import (
+from riskflow.connectors.metrics import DUPLICATES
+from riskflow.contract.messages import DeadLetter, Payment
+from riskflow.features.account import FeatureConfig
+from riskflow.features.operator import Duplicate
+from riskflow.flows.config import (
     FileInput,
     FileOutput,
     ListsSettings,
@@ -22,9 +22,9 @@ from flows.config import (
     RulesSettings,
     Settings,
 )
-from flows.risk import build_flow
-from scoring.decide import Verdict
-from scoring.redelivery import DecisionMemory, SentDecision
+from riskflow.flows.risk import build_flow
+from riskflow.scoring.decide import Verdict
+from riskflow.scoring.redelivery import DecisionMemory, SentDecision
 from tests.flows.streams import login, payment, write_jsonl
 from tests.infra.verdicts import allowed
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from connectors.metrics import REDIS_WRITE_FAILURES
-from connectors.redis_store import RedisSink
-from flows.config import RedisSettings
+from riskflow.connectors.metrics import REDIS_WRITE_FAILURES
+from riskflow.connectors.redis_store import RedisSink
+from riskflow.flows.config import RedisSettings
 from tests.infra.verdicts import allowed
 
 MARCH_1 = datetime(2026, 3, 1, tzinfo=UTC)

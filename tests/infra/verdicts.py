@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from contract.messages import Decision
-from scoring.decide import Verdict
+from riskflow.contract.messages import Decision
+from riskflow.scoring.decide import Verdict
 
 
 def allowed(

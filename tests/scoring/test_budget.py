@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scoring.budget import AlertBudget
-from scoring.policy import Policy
+from riskflow.scoring.budget import AlertBudget
+from riskflow.scoring.policy import Policy
 
 
 def test_todays_bar_is_yesterdays_nth_best_candidate_per_branch():

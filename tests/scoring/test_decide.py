@@ -6,19 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contract.messages import Login, Payment
-from features.account import AccountState, FeatureConfig
-from features.catalog import defaults
-from scoring.decide import Decider, ListSource
-from scoring.limits import DEFAULT_LIMITS, LimitsTable
-from scoring.lists.csvfile import FileLists
-from scoring.lists.entries import ENTITIES, ListEntry
-from scoring.lists.index import ListIndex
-from scoring.notify import PLAIN_WORDS
-from scoring.policy import Policy
-from scoring.priors import Priors, prior
-from scoring.rules.reload import RulesetHolder
-from scoring.rules.ruleset import DEFAULT_RULESET_PATH
+from riskflow.contract.messages import Login, Payment
+from riskflow.features.account import AccountState, FeatureConfig
+from riskflow.features.catalog import defaults
+from riskflow.scoring.decide import Decider, ListSource
+from riskflow.scoring.limits import DEFAULT_LIMITS, LimitsTable
+from riskflow.scoring.lists.csvfile import FileLists
+from riskflow.scoring.lists.entries import ENTITIES, ListEntry
+from riskflow.scoring.lists.index import ListIndex
+from riskflow.scoring.notify import PLAIN_WORDS
+from riskflow.scoring.policy import Policy
+from riskflow.scoring.priors import Priors, prior
+from riskflow.scoring.rules.reload import RulesetHolder
+from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH
 
 T = datetime(2026, 11, 24, 10, tzinfo=UTC)
 RULE_IDS = [r.id for r in RulesetHolder(DEFAULT_RULESET_PATH).current().rules]
@@ -411,8 +411,8 @@ class FixedModel:
         self.seen = seen if seen is not None else []
 
     def score(self, event, features, hits, evidence):
-        from scoring.models.featurelog import LoggedEvent
-        from scoring.models.scorer import ModelScore
+        from riskflow.scoring.models.featurelog import LoggedEvent
+        from riskflow.scoring.models.scorer import ModelScore
 
         self.seen.append(list(evidence))
         before = prior(hits, features, self.priors)

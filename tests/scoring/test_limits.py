@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contract.messages import AuthMethod
-from scoring.limits import DEFAULT_LIMITS, STRENGTH, Limit, LimitsTable
+from riskflow.contract.messages import AuthMethod
+from riskflow.scoring.limits import DEFAULT_LIMITS, STRENGTH, Limit, LimitsTable
 
 TABLE = LimitsTable()
 STRONGEST = STRENGTH[-1]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contract.messages import Channel, Decision, Login, Payment, Reason
-from scoring.notify import PLAIN_WORDS, NotificationPolicy, notifications_for
+from riskflow.contract.messages import Channel, Decision, Login, Payment, Reason
+from riskflow.scoring.notify import PLAIN_WORDS, NotificationPolicy, notifications_for
 
 T = datetime(2026, 11, 24, 10, tzinfo=UTC)
 POLICY = NotificationPolicy()

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.catalog import defaults
-from scoring.policy import Policy
-from scoring.priors import Priors, anomaly_prior, prior
-from scoring.rules.ruleset import RuleHit
+from riskflow.features.catalog import defaults
+from riskflow.scoring.policy import Policy
+from riskflow.scoring.priors import Priors, anomaly_prior, prior
+from riskflow.scoring.rules.ruleset import RuleHit
 
 PRIORS = Priors()
 

@@ -9,10 +9,10 @@ from datetime import datetime
 
 import pytest
 
-from features.geo import haversine_km
-from simulator.bank import MAX_NEW_DEVICES, TRAVELLING, Bank
-from simulator.config import SimConfig
-from simulator.stream import generate_with_truth
+from riskflow.features.geo import haversine_km
+from riskflow.simulator.bank import MAX_NEW_DEVICES, TRAVELLING, Bank
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.stream import generate_with_truth
 
 CONFIG = SimConfig(seed=9, customers=400, days=62.0, events_per_customer_day=3.0)
 

@@ -8,11 +8,11 @@ from datetime import datetime
 
 import pytest
 
-from simulator.bank import Bank
-from simulator.config import BANK_ZONE, SimConfig
-from simulator.desk import BranchDesk, fraud_event_ids
-from simulator.kafka import run_desk
-from simulator.stream import generate, generate_with_truth
+from riskflow.simulator.bank import Bank
+from riskflow.simulator.config import BANK_ZONE, SimConfig
+from riskflow.simulator.desk import BranchDesk, fraud_event_ids
+from riskflow.simulator.kafka import run_desk
+from riskflow.simulator.stream import generate, generate_with_truth
 from tests.infra.kafka import consume_all, new_topic, produce
 
 HOUR = 3600.0

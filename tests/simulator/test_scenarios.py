@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from simulator.bank import Bank
-from simulator.config import SimConfig
-from simulator.emitter import Emitter
-from simulator.scenarios import SCENARIOS
-from simulator.stream import generate_with_truth
-from simulator.timefmt import Stamper
+from riskflow.simulator.bank import Bank
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.emitter import Emitter
+from riskflow.simulator.scenarios import SCENARIOS
+from riskflow.simulator.stream import generate_with_truth
+from riskflow.simulator.timefmt import Stamper
 
 # Long enough that skimmed cards (cashed out up to 11.5 days after the
 # skimmer goes in) are complete for the incidents of the first half.

@@ -9,12 +9,12 @@ from datetime import datetime
 import msgspec
 import pytest
 
-from contract.messages import Feedback, Login, Payment
-from contract.parse import Raw, parse
-from features.geo import haversine_km
-from simulator.config import SimConfig
-from simulator.files import write_jsonl
-from simulator.stream import Bank, generate, generate_with_truth
+from riskflow.contract.messages import Feedback, Login, Payment
+from riskflow.contract.parse import Raw, parse
+from riskflow.features.geo import haversine_km
+from riskflow.simulator.config import SimConfig
+from riskflow.simulator.files import write_jsonl
+from riskflow.simulator.stream import Bank, generate, generate_with_truth
 
 TYPES = {"payment": Payment, "login": Login, "feedback": Feedback}
 CONFIG = SimConfig(

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contract.messages import Payment
-from scoring.lists.csvfile import COLUMNS, FileLists, entries_to_csv, read_entries
-from scoring.lists.entries import ENTITIES, ListEntry
+from riskflow.contract.messages import Payment
+from riskflow.scoring.lists.csvfile import COLUMNS, FileLists, entries_to_csv, read_entries
+from riskflow.scoring.lists.entries import ENTITIES, ListEntry
 
 NOW = datetime(2026, 11, 24, 10, tzinfo=UTC)
 
@@ -264,7 +264,7 @@ def test_a_list_file_with_bad_rows_loads_the_good_ones_and_says_which_were_skipp
 ):
     path = tmp_path / "lists.csv"
     path.write_text("entity,value\npayee,M1\ncomet,X\n")
-    with caplog.at_level(logging.WARNING, logger="scoring.lists.csvfile"):
+    with caplog.at_level(logging.WARNING, logger="riskflow.scoring.lists.csvfile"):
         lists = FileLists(path)
     assert [e.value for e in lists.current(0.0).entries()] == ["M1"]
     assert any("line 3" in r.getMessage() for r in caplog.records)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contract.messages import Login, Payment
-from scoring.lists.entries import ENTITIES, ListEntry
-from scoring.lists.index import ListIndex, Screening, list_reason
+from riskflow.contract.messages import Login, Payment
+from riskflow.scoring.lists.entries import ENTITIES, ListEntry
+from riskflow.scoring.lists.index import ListIndex, Screening, list_reason
 
 T = datetime(2026, 11, 24, 10, tzinfo=UTC)
 NOW = T.timestamp()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring.models.anomaly_rank import AnomalyRank
+from riskflow.scoring.models.anomaly_rank import AnomalyRank
 
 
 def test_rank_is_the_share_of_earlier_scores_below():

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from scoring.models.bundle import ModelBundle, SnapshotError
+from riskflow.scoring.models.bundle import ModelBundle, SnapshotError
 
 
 def example(rng: random.Random, fraud: bool) -> dict[str, float]:

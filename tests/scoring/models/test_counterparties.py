@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contract.messages import Login, Payment
-from scoring.models.bundle import ModelBundle
-from scoring.models.counterparties import CounterpartyStats, parties
+from riskflow.contract.messages import Login, Payment
+from riskflow.scoring.models.bundle import ModelBundle
+from riskflow.scoring.models.counterparties import CounterpartyStats, parties
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
 PAYEE = frozenset({"payee"})

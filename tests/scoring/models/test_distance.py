@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring.models.distance import StandardizedDistance
-from scoring.models.learners import anomaly_detector
+from riskflow.scoring.models.distance import StandardizedDistance
+from riskflow.scoring.models.learners import anomaly_detector
 
 
 def trained(n: int = 2000) -> StandardizedDistance:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from scoring.models.label_rates import LabelRates
+from riskflow.scoring.models.label_rates import LabelRates
 
 
 def labelled_stream(n: int, fraud_rate: float, legit_share: float, seed: int = 1):

@@ -5,11 +5,16 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from contract.messages import Feedback
-from scoring.models.featurelog import LoggedEvent, MemoryFeatureLog, encode, encode_with_outcome
-from scoring.models.holder import ModelHolder
-from scoring.models.learning import Learned, Learner, LearnerConfig
-from scoring.models.store import MemoryModelStore, promote
+from riskflow.contract.messages import Feedback
+from riskflow.scoring.models.featurelog import (
+    LoggedEvent,
+    MemoryFeatureLog,
+    encode,
+    encode_with_outcome,
+)
+from riskflow.scoring.models.holder import ModelHolder
+from riskflow.scoring.models.learning import Learned, Learner, LearnerConfig
+from riskflow.scoring.models.store import MemoryModelStore, promote
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -273,7 +278,7 @@ def test_a_session_login_from_the_future_or_of_another_type_teaches_nothing():
 
 
 def test_labels_still_waiting_when_a_replay_ends_are_dead_lettered_not_kept():
-    from scoring.models.operator import LearnerLogic
+    from riskflow.scoring.models.operator import LearnerLogic
 
     _store, _log, learner = setup(every_labels=10_000, challenger=None)
     logic = LearnerLogic(learner)

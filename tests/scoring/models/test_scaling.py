@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from scoring.models.scaling import IndicatorScaler
+from riskflow.scoring.models.scaling import IndicatorScaler
 
 
 def test_varying_inputs_are_standardised_and_one_hot_inputs_pass_unscaled():

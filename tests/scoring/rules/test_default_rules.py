@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from features.catalog import FEATURES, defaults
-from scoring.rules.expr import names_in
-from scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
+from riskflow.features.catalog import FEATURES, defaults
+from riskflow.scoring.rules.expr import names_in
+from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
 
 RULES = load_ruleset(DEFAULT_RULESET_PATH)
 

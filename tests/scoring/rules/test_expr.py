@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.catalog import defaults
-from scoring.rules.expr import RuleSyntaxError, compile_condition, names_in
+from riskflow.features.catalog import defaults
+from riskflow.scoring.rules.expr import RuleSyntaxError, compile_condition, names_in
 
 
 def run(text: str, **features) -> bool:

@@ -17,11 +17,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.catalog import FEATURES, defaults
-from scoring.rules import bounded_yaml
-from scoring.rules import ruleset as ruleset_module
-from scoring.rules.bounded_yaml import MAX_YAML_DEPTH
-from scoring.rules.expr import (
+from riskflow.features.catalog import FEATURES, defaults
+from riskflow.scoring.rules import bounded_yaml
+from riskflow.scoring.rules import ruleset as ruleset_module
+from riskflow.scoring.rules.bounded_yaml import MAX_YAML_DEPTH
+from riskflow.scoring.rules.expr import (
     MAX_CONDITION_CHARS,
     MAX_DEPTH,
     MAX_ITEMS,
@@ -29,8 +29,8 @@ from scoring.rules.expr import (
     RuleSyntaxError,
     compile_condition,
 )
-from scoring.rules.reload import RulesetHolder
-from scoring.rules.ruleset import (
+from riskflow.scoring.rules.reload import RulesetHolder
+from riskflow.scoring.rules.ruleset import (
     DEFAULT_RULESET_PATH,
     MAX_FILE_BYTES,
     MAX_RULES,
@@ -39,7 +39,7 @@ from scoring.rules.ruleset import (
     load_ruleset,
     parse_ruleset,
 )
-from scoring.rules.template import MAX_WIDTH, TemplateError, check_template
+from riskflow.scoring.rules.template import MAX_WIDTH, TemplateError, check_template
 
 
 def rule(rid: str = "r1", condition: str = "amount > 10", **extra: object) -> dict:
@@ -198,7 +198,7 @@ def test_hot_reload_keeps_the_previous_ruleset_in_force(tmp_path, caplog, what, 
     holder, clock, path = holder_on(tmp_path)
     write(path, text, 1001)
     clock.now = 1.5
-    with caplog.at_level(logging.WARNING, logger="scoring.rules.reload"):
+    with caplog.at_level(logging.WARNING, logger="riskflow.scoring.rules.reload"):
         current = holder.current()
     assert current.version == "v1"
     assert [h.rule_id for h in current.evaluate(defaults() | {"amount": 500.0}, "payment")] == [
@@ -206,7 +206,7 @@ def test_hot_reload_keeps_the_previous_ruleset_in_force(tmp_path, caplog, what, 
     ]
     assert holder.rejected == 1 and holder.reloads == 0
     assert message in (holder.last_error or "")
-    [record] = [r for r in caplog.records if r.name == "scoring.rules.reload"]
+    [record] = [r for r in caplog.records if r.name == "riskflow.scoring.rules.reload"]
     assert "\n" not in record.getMessage() and "keeping v1" in record.getMessage()
 
 

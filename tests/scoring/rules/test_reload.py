@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from scoring.rules.reload import RulesetHolder
+from riskflow.scoring.rules.reload import RulesetHolder
 
 GOOD = """
 version: "{v}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from features.catalog import defaults
-from scoring.rules.ruleset import RulesetError, parse_ruleset
+from riskflow.features.catalog import defaults
+from riskflow.scoring.rules.ruleset import RulesetError, parse_ruleset
 
 RULE = """
   - id: {id}
