@@ -35,8 +35,8 @@ import msgspec
 import redis
 import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
+from riskflow.connectors.kafka import ensure_topics
 from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_store import account_key
 from riskflow.simulator.config import SimConfig
@@ -99,20 +99,7 @@ def bank_stream(events: int, customers: int, seed: int) -> list[SimRecord]:
 
 def _create_topics(bootstrap: str, tag: str, partitions: int) -> dict[str, str]:
     topics = {name: f"{tag}.{name}" for name in _NAMES}
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(t, partitions, 1) for t in topics.values()])
-    for future in futures.values():
-        future.result(timeout=30)
-    deadline = time.monotonic() + 30
-    for name in topics.values():
-        while True:
-            meta = admin.list_topics(name, timeout=5).topics.get(name)
-            parts = meta.partitions if meta is not None and meta.error is None else {}
-            if len(parts) == partitions and all(p.leader >= 0 for p in parts.values()):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topic {name} has no leaders after 30 s")
-            time.sleep(0.1)
+    ensure_topics(bootstrap, list(topics.values()), partitions=partitions, replication_factor=1)
     topics["notifications"] = f"{tag}.notifications"
     return topics
 

@@ -43,9 +43,9 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka import Message as KafkaMessage
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskflow.benchmarks.hostile import Books, Corpus, SourceKey, build_corpus
+from riskflow.connectors.kafka import ensure_topics
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.hostile import LATE
 
@@ -86,27 +86,13 @@ def message_key(rng: random.Random, category: str | None, payload: bytes) -> byt
 
 
 def _create_topics(bootstrap: str, topics: dict[str, str]) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    config = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
-    futures = admin.create_topics(
-        [NewTopic(name, _PARTITIONS, 1, config=config) for name in topics.values()]
+    ensure_topics(
+        bootstrap,
+        list(topics.values()),
+        partitions=_PARTITIONS,
+        replication_factor=1,
+        config={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
     )
-    for future in futures.values():
-        future.result(timeout=30)
-    deadline = time.monotonic() + 30
-    for name in topics.values():
-        while True:
-            meta = admin.list_topics(name, timeout=5).topics.get(name)
-            if (
-                meta is not None
-                and meta.error is None
-                and len(meta.partitions) == _PARTITIONS
-                and all(p.leader >= 0 for p in meta.partitions.values())
-            ):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topic {name} has no leaders after 30 s")
-            time.sleep(0.1)
 
 
 @dataclass

@@ -121,11 +121,17 @@ def sink_message(topic: str, key: str, value: bytes) -> KafkaSinkMessage:
 
 
 def ensure_topics(
-    bootstrap: str, names: list[str], *, partitions: int = 1, replication_factor: int = -1
+    bootstrap: str,
+    names: list[str],
+    *,
+    partitions: int = 1,
+    replication_factor: int = -1,
+    config: dict[str, str] | None = None,
 ) -> None:
-    """Create topics that do not exist yet; existing ones stay as they are."""
+    """Create topics that do not exist yet and wait until they have leaders; existing ones
+    stay as they are. `config` is topic configuration for the ones created."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    new = [NewTopic(n, partitions, replication_factor) for n in names]
+    new = [NewTopic(n, partitions, replication_factor, config=config or {}) for n in names]
     for future in admin.create_topics(new).values():
         try:
             future.result(timeout=30)

@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import Consumer, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+
+from riskflow.connectors.kafka import ensure_topics
 
 __all__ = ["consume_all", "kafka_broker", "new_topic", "produce"]
 
@@ -58,21 +60,8 @@ def _wait_for_metadata(bootstrap: str, timeout: float = 60.0) -> None:
 
 def new_topic(bootstrap: str, name: str, partitions: int = 3) -> str:
     """Create a topic and wait until its partitions have leaders."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
-        future.result(timeout=30)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        topic = admin.list_topics(name, timeout=5).topics.get(name)
-        if (
-            topic is not None
-            and topic.error is None
-            and len(topic.partitions) == partitions
-            and all(p.leader >= 0 for p in topic.partitions.values())
-        ):
-            return name
-        time.sleep(0.1)
-    raise TimeoutError(f"topic {name} has no leaders after 30 s")
+    ensure_topics(bootstrap, [name], partitions=partitions, replication_factor=1)
+    return name
 
 
 def flow_topics(bootstrap: str, prefix: str, partitions: int) -> dict[str, str]:
