@@ -183,11 +183,11 @@ def _as_dead(item: object) -> DeadLetter:
 def _decide_one(decider: Decider, item: Featured) -> Verdict | DeadLetter:
     try:
         verdict = decider.decide(item.event, item.features, item.home_branch, item.received_at)
+        return dataclasses.replace(verdict, history=item.history)
     except Exception as exc:  # one event must not stop the flow
         return internal_dead_letter(
             item.event, exc, "decide", item.topic, item.partition, item.offset
         )
-    return dataclasses.replace(verdict, history=item.history)
 
 
 def _event_order(item: Featured) -> tuple[float, str]:
