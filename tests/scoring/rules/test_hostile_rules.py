@@ -298,6 +298,7 @@ def test_condition_node_bound():
         ("amount ~ 1", "syntax error"),
         ("~hour > 1", "Invert is not allowed"),
         ("'\x00' == channel", "null bytes"),
+        (r"device_id == 'C:\d'", "invalid escape sequence"),
     ],
 )
 def test_type_check_refuses(condition, message):
