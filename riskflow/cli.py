@@ -30,6 +30,7 @@ from riskflow.flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
 from riskflow.runner import (
+    KafkaRefused,
     KafkaUnreachable,
     MissingTopics,
     RedisUnreachable,
@@ -203,7 +204,7 @@ def run(
         wait_for_services(settings, waiting=_say)
     except (KafkaUnreachable, RedisUnreachable) as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
-    except MissingTopics as exc:
+    except (KafkaRefused, MissingTopics) as exc:
         _fail(str(exc))
     _run_with_summary(
         build_flow(settings),

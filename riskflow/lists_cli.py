@@ -21,7 +21,7 @@ from rich.table import Table
 
 from riskflow.connectors.lists_redis import ListsControl, RedisListStore, import_csv
 from riskflow.connectors.redis_store import RedisSettings
-from riskflow.flows.config import Settings, load_settings
+from riskflow.flows.config import ConfigError, Settings, load_settings
 from riskflow.scoring.lists.csvfile import entries_to_csv
 from riskflow.scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
 
@@ -55,7 +55,17 @@ def _actor(by: str | None) -> str:
 
 
 def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        # As `riskflow run` reports it: one line, exit 2, never a traceback.
+        print(f"riskflow: {exc}", file=sys.stderr, flush=True)
+        raise typer.Exit(2) from None
+
+
+def _control(settings: Settings) -> ListsControl:
+    kafka = settings.kafka
+    return ListsControl(kafka.bootstrap_servers, settings.lists.topic, client=kafka.client)
 
 
 def _store(settings: Settings) -> RedisListStore:
@@ -64,7 +74,7 @@ def _store(settings: Settings) -> RedisListStore:
 
 
 def _announce(settings: Settings, change: ListChange) -> None:
-    ListsControl(settings.kafka.bootstrap_servers, settings.lists.topic).publish(change)
+    _control(settings).publish(change)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -210,7 +220,7 @@ def import_(
     """Load a CSV; bad rows are reported by line number and the good rows still load."""
     by = _actor(by)
     settings = _settings(config)
-    control = ListsControl(settings.kafka.bootstrap_servers, settings.lists.topic)
+    control = _control(settings)
     text = file.read_text(encoding="utf-8-sig")
     loaded, errors = import_csv(_store(settings), control, text, actor=by, why=why)
     for err in errors:
