@@ -10,6 +10,7 @@ import redis
 from hypothesis import settings
 
 from tests.infra.kafka import kafka_broker
+from tests.infra.kafka_secure import SecureKafka, secure_kafka_broker, secure_tools_missing
 from tests.infra.redis import redis_server
 
 # CI replays the same examples every run; locally each run explores new ones.
@@ -22,6 +23,15 @@ if os.environ.get("CI"):
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with kafka_broker(tmp_path_factory.mktemp("kafka")) as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
+    """A broker of SASL_SSL only, with the riskflow principal's ACLs (scripts/kafka-local)."""
+    if reason := secure_tools_missing():
+        pytest.skip(reason)
+    with secure_kafka_broker(tmp_path_factory.mktemp("kafka-secure")) as broker:
+        yield broker
 
 
 @pytest.fixture(scope="session")
