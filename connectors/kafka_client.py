@@ -19,10 +19,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ClientValue", "KafkaSecretError", "client_config", "resolve_client"]
+__all__ = [
+    "ClientSection",
+    "ClientValue",
+    "KafkaSecretError",
+    "client_config",
+    "redacted",
+    "resolve_client",
+]
 
 ClientValue = str | int | float | bool
 """What YAML gives for a librdkafka property; confluent-kafka takes each as it is."""
+
+ClientSection = Mapping[str, Any]
+"""A `kafka.client` section as written: its `_env` and `_file` keys not yet read."""
 
 _FROM_ENV = "_env"
 _FROM_FILE = "_file"
@@ -83,6 +93,20 @@ def _from_file(key: str, path: ClientValue) -> str:
     if not value:
         raise KafkaSecretError(f"kafka.client.{key}: {path} is empty")
     return value
+
+
+_SECRET_WORDS = ("password", "secret", "key.pem")
+
+
+def redacted(section: Mapping[str, ClientValue]) -> dict[str, ClientValue]:
+    """The section fit for a report: values given in the YAML that look secret are masked;
+    `_env` and `_file` keys name where a secret is, not the secret, and stay."""
+    return {
+        key: value
+        if key.endswith((_FROM_ENV, _FROM_FILE)) or not any(w in key for w in _SECRET_WORDS)
+        else "***"
+        for key, value in section.items()
+    }
 
 
 def client_config(

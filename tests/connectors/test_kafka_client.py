@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from riskflow.connectors.kafka import KafkaSettings
-from riskflow.connectors.kafka_client import KafkaSecretError, client_config, resolve_client
+from riskflow.connectors.kafka_client import (
+    KafkaSecretError,
+    client_config,
+    redacted,
+    resolve_client,
+)
 
 
 def test_the_section_reaches_the_config_between_the_bootstrap_and_the_role():
@@ -75,3 +80,18 @@ def test_an_empty_secret_file_is_refused(tmp_path):
     secret.write_text("\n")
     with pytest.raises(KafkaSecretError, match="is empty"):
         resolve_client({"sasl.password_file": str(secret)}, environ={})
+
+
+def test_a_report_masks_secrets_written_in_the_yaml_but_names_where_others_are():
+    section = {
+        "sasl.username": "riskflow",
+        "sasl.password": "s3cret",
+        "ssl.key.password_file": "/run/secrets/key",
+        "sasl.oauthbearer.client.secret": "t0ken",
+    }
+    assert redacted(section) == {
+        "sasl.username": "riskflow",
+        "sasl.password": "***",
+        "ssl.key.password_file": "/run/secrets/key",
+        "sasl.oauthbearer.client.secret": "***",
+    }

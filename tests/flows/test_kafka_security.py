@@ -18,7 +18,7 @@ from pathlib import Path
 import msgspec
 import pytest
 import yaml
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskflow.connectors.kafka_client import client_config
@@ -158,3 +158,47 @@ def test_the_riskflow_principal_may_do_only_what_the_flow_needs(secure_kafka):
         secure_kafka.bootstrap, topics.DECISIONS, 1, timeout=5, client=secure_kafka.riskflow()
     )
     assert read == []
+
+
+def inbound_total(broker: SecureKafka) -> int:
+    consumer = Consumer(client_config(broker.bootstrap, broker.admin(), {"group.id": "count"}))
+    total = 0
+    for topic in topics.INBOUND:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        for p in meta.partitions:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            total += high
+    consumer.close()
+    return total
+
+
+def test_the_simulator_produces_with_the_client_section_of_its_config(secure_kafka, tmp_path):
+    # The simulator plays the bank's channels, which write the inbound topics: admin here.
+    config = tmp_path / "simulator.yaml"
+    password = tmp_path / "admin.password"
+    password.write_text(secure_kafka.admin_password + "\n")
+    section = secure_kafka.client("admin", **{"sasl.password_file": str(password)})
+    config.write_text(yaml.safe_dump({"kafka": {"client": section}}))
+    before = inbound_total(secure_kafka)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "riskflow",
+            "simulate",
+            "--kafka",
+            secure_kafka.bootstrap,
+            "--events",
+            "30",
+            "--customers",
+            "50",
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=riskflow_env(secure_kafka.password),
+    )
+    assert done.returncode == 0, done.stderr
+    assert inbound_total(secure_kafka) - before >= 30
