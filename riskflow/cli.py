@@ -633,6 +633,8 @@ def bench_hostile_cmd(
                 wait_for_redis(redis_url, 15.0)
         except (KafkaUnreachable, RedisUnreachable) as exc:
             _fail(f"bench hostile: {exc}", EXIT_UNREACHABLE)
+        except KafkaRefused as exc:
+            _fail(f"bench hostile: {exc}")
     with tempfile.TemporaryDirectory() as tmp:
         where = work or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
@@ -703,6 +705,8 @@ def bench_crash_cmd(
         wait_for_redis(url, 10.0)
     except (KafkaUnreachable, RedisUnreachable) as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
+    except KafkaRefused as exc:
+        _fail(str(exc))
     with tempfile.TemporaryDirectory() as tmp:
         where = work or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
@@ -775,6 +779,8 @@ def bench_soak_cmd(
         wait_for_kafka(server, 30.0, client=client, waiting=_say)
     except KafkaUnreachable as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
+    except KafkaRefused as exc:
+        _fail(str(exc))
     plan = SoakPlan(
         bootstrap=server,
         out=out,
