@@ -144,7 +144,8 @@ def ensure_topics(
     """Create topics that do not exist yet and wait until they have leaders; existing ones
     stay as they are. `config` is topic configuration for the ones created, `client` the
     `kafka.client` section to connect with."""
-    admin = AdminClient(client_config(bootstrap, client))
+    # Failures are raised; librdkafka's own log of each retry would only repeat them.
+    admin = AdminClient(client_config(bootstrap, client, {"log_level": 0}))
     new = [NewTopic(n, partitions, replication_factor, config=config or {}) for n in names]
     for future in admin.create_topics(new).values():
         try:

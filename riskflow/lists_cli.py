@@ -11,14 +11,16 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import msgspec
 import redis
 import typer
+from confluent_kafka import KafkaError, KafkaException
 from rich.console import Console
 from rich.table import Table
 
+from riskflow.connectors.kafka import KafkaRefused, KafkaUnreachable, wait_for_kafka
 from riskflow.connectors.lists_redis import ListsControl, RedisListStore, import_csv
 from riskflow.connectors.redis_store import RedisSettings
 from riskflow.flows.config import ConfigError, Settings, load_settings
@@ -54,18 +56,40 @@ def _actor(by: str | None) -> str:
         return "unknown"
 
 
+def _fail(message: str, code: int) -> NoReturn:
+    print(f"riskflow: {message}", file=sys.stderr, flush=True)
+    raise typer.Exit(code)
+
+
 def _settings(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except ConfigError as exc:
         # As `riskflow run` reports it: one line, exit 2, never a traceback.
-        print(f"riskflow: {exc}", file=sys.stderr, flush=True)
-        raise typer.Exit(2) from None
+        _fail(str(exc), 2)
 
 
-def _control(settings: Settings) -> ListsControl:
+_SAVED = "; the change is saved in Redis and running flows apply it at their next reload"
+"""Said when the announce fails after Redis took the change: only the flows lag behind."""
+
+
+def _control(settings: Settings, *, saved: bool = False) -> ListsControl:
+    """The control topic's publisher, or one line and exit 2 (refused login) or 3."""
     kafka = settings.kafka
-    return ListsControl(kafka.bootstrap_servers, settings.lists.topic, client=kafka.client)
+    then = _SAVED if saved else ""
+    try:
+        # Checked first: librdkafka would retry a refused login until each call timed out.
+        wait_for_kafka(kafka.bootstrap_servers, kafka.connect_timeout_s, client=kafka.client)
+        return ListsControl(kafka.bootstrap_servers, settings.lists.topic, client=kafka.client)
+    except KafkaRefused as exc:
+        _fail(f"{exc}{then}", 2)
+    except KafkaUnreachable as exc:
+        _fail(f"{exc}{then}", 3)
+    except (KafkaException, TimeoutError) as exc:
+        error = exc.args[0] if exc.args else None
+        reason = error.str() if isinstance(error, KafkaError) else str(exc) or "timed out"
+        where = f"{settings.lists.topic} on Kafka at {kafka.bootstrap_servers}"
+        _fail(f"cannot use {where}: {reason}{then}", 3)
 
 
 def _store(settings: Settings) -> RedisListStore:
@@ -74,7 +98,10 @@ def _store(settings: Settings) -> RedisListStore:
 
 
 def _announce(settings: Settings, change: ListChange) -> None:
-    _control(settings).publish(change)
+    try:
+        _control(settings, saved=True).publish(change)
+    except RuntimeError as exc:
+        _fail(f"{exc}{_SAVED}", 3)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:

@@ -202,3 +202,18 @@ def test_the_simulator_produces_with_the_client_section_of_its_config(secure_kaf
     )
     assert done.returncode == 0, done.stderr
     assert inbound_total(secure_kafka) - before >= 30
+
+
+def test_riskflow_lists_with_a_wrong_password_stops_in_one_line(secure_kafka, config, tmp_path):
+    rows = tmp_path / "lists.csv"
+    rows.write_text("entity,value,reason,source\npayee,SECMULE2,mule,police\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "riskflow", "lists", "import", str(rows), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=riskflow_env("not-the-password"),
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused the login of kafka.client" in lines[0], done.stderr
