@@ -102,7 +102,8 @@ def wait_for_redis(
                     f"Redis at {where} refused user {user}: {_one_line(exc)}"
                 ) from None
             reason = _one_line(exc)
-            if urlsplit(conf.url).scheme == "redis" and "closed by server" in reason:
+            dropped = "closed by server" in reason or "reset by peer" in reason
+            if urlsplit(conf.url).scheme == "redis" and dropped:
                 # What a TLS-only port does to a plain client: say so, not just "closed".
                 reason += "; if that port speaks TLS, the url must be rediss://"
             return reason
