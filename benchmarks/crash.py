@@ -38,6 +38,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskflow.connectors.kafka import ensure_topics
 from riskflow.connectors.models_redis import RedisModelStore
+from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.connectors.redis_store import account_key
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.emitter import SimRecord
@@ -243,7 +244,7 @@ def _execute(
 ) -> None:
     config = _write_config(work, run, bootstrap, redis_url, interval)
     log = work / f"{run.name}.log"
-    store = RedisModelStore(redis.Redis.from_url(redis_url), run.prefix)
+    store = RedisModelStore(redis_client(RedisSettings(url=redis_url)), run.prefix)
     watch = _Watch(bootstrap, run.topics, wanted)
     began = time.monotonic()
     flow = _start(config, log)
@@ -451,7 +452,7 @@ def bench_crash(
                 dead_ids.add(dead_id)
     decided = set(first)
 
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(RedisSettings(url=redis_url))
     compared = equal = excluded = 0
     different: list[str] = []
     fields: Counter[str] = Counter()

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from riskflow.connectors.lists_redis import ListsControl, RedisLists, RedisListStore, import_csv
+from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.contract.messages import Login, Payment
 from riskflow.scoring.lists.csvfile import read_entries
 from riskflow.scoring.lists.entries import ListChange, ListEntry
@@ -113,7 +112,7 @@ def bench_lists(
     rng = random.Random(11)
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     topic = f"{prefix}.lists"
-    store = RedisListStore(redis.Redis.from_url(redis_url), prefix=prefix)
+    store = RedisListStore(redis_client(RedisSettings(url=redis_url)), prefix=prefix)
     control = ListsControl(bootstrap, topic)
     result: dict[str, Any] = {"benchmark": "lists", "entries": entries}
 

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Annotated
 
 import msgspec
-import redis
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from riskflow.connectors.lists_redis import ListsControl, RedisListStore, import_csv
-from riskflow.connectors.redis_store import RedisSettings
-from riskflow.flows.config import Settings, load_settings
+from riskflow.connectors.redis_client import RedisSettings
+from riskflow.failing import fail, redis_or_fail
+from riskflow.flows.config import ConfigError, Settings, load_settings
 from riskflow.scoring.lists.csvfile import entries_to_csv
 from riskflow.scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
 
@@ -55,12 +55,15 @@ def _actor(by: str | None) -> str:
 
 
 def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def _store(settings: Settings) -> RedisListStore:
     conf = settings.redis or RedisSettings()
-    return RedisListStore(redis.Redis.from_url(conf.url), prefix=conf.key_prefix)
+    return RedisListStore(redis_or_fail(conf), prefix=conf.key_prefix)
 
 
 def _announce(settings: Settings, change: ListChange) -> None:
