@@ -39,6 +39,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from riskflow.connectors.kafka import ensure_topics
 from riskflow.connectors.kafka_client import ClientSection, client_config
 from riskflow.connectors.models_redis import RedisModelStore
+from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.connectors.redis_store import account_key
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.emitter import SimRecord
@@ -272,7 +273,7 @@ def _execute(
 ) -> None:
     config = _write_config(work, run, bootstrap, redis_url, interval, client)
     log = work / f"{run.name}.log"
-    store = RedisModelStore(redis.Redis.from_url(redis_url), run.prefix)
+    store = RedisModelStore(redis_client(RedisSettings(url=redis_url)), run.prefix)
     watch = _Watch(bootstrap, run.topics, wanted, client)
     began = time.monotonic()
     flow = _start(config, log)
@@ -489,7 +490,7 @@ def bench_crash(
                 dead_ids.add(dead_id)
     decided = set(first)
 
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(RedisSettings(url=redis_url))
     compared = equal = excluded = 0
     different: list[str] = []
     fields: Counter[str] = Counter()

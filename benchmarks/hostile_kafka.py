@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import redis
 import yaml
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -47,6 +46,7 @@ from confluent_kafka import Message as KafkaMessage
 from riskflow.benchmarks.hostile import Books, Corpus, SourceKey, build_corpus
 from riskflow.connectors.kafka import ensure_topics
 from riskflow.connectors.kafka_client import ClientSection, client_config
+from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.hostile import LATE
 
@@ -347,7 +347,7 @@ def _config(
 
 def _forget(redis_url: str, prefix: str) -> None:
     """The run's keys out of the Redis it was given."""
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(RedisSettings(url=redis_url))
     try:
         batch: list[bytes] = []
         for key in client.scan_iter(match=f"{prefix}:*", count=1000):

@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from riskflow.connectors.kafka_client import ClientSection
 from riskflow.connectors.lists_redis import ListsControl, RedisLists, RedisListStore, import_csv
+from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.contract.messages import Login, Payment
 from riskflow.scoring.lists.csvfile import read_entries
 from riskflow.scoring.lists.entries import ListChange, ListEntry
@@ -118,7 +117,7 @@ def bench_lists(
     rng = random.Random(11)
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     topic = f"{prefix}.lists"
-    store = RedisListStore(redis.Redis.from_url(redis_url), prefix=prefix)
+    store = RedisListStore(redis_client(RedisSettings(url=redis_url)), prefix=prefix)
     control = ListsControl(bootstrap, topic, client=client)
     result: dict[str, Any] = {"benchmark": "lists", "entries": entries}
 

@@ -31,21 +31,10 @@ import redis
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from riskflow.connectors.metrics import REDIS_DROPPED, REDIS_WRITE_FAILURES, REDIS_WRITES
+from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.scoring.decide import Verdict
 
 __all__ = ["RedisSettings", "RedisSink", "account_key", "account_record"]
-
-
-class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    url: str = "redis://127.0.0.1:6379/0"
-    key_prefix: str = "riskflow"
-    ttl_s: int = 30 * 86400
-    """Accounts idle this long expire from Redis (the flow's own state keeps them)."""
-    max_pending: int = 100_000
-    """Accounts buffered while Redis is unreachable; the oldest are dropped beyond it."""
-    published_ttl_s: int = 900
-    """How long a decision published to Kafka is kept so that a restart's replay of the last
-    epoch re-emits it byte for byte (connectors/published_redis.py); longer than a restart."""
 
 
 log = logging.getLogger(__name__)
@@ -96,9 +85,7 @@ def _event_time(record: dict[str, bytes | str]) -> float:
 class _RedisPartition(StatelessSinkPartition[Verdict]):
     def __init__(self, settings: RedisSettings) -> None:
         self._settings = settings
-        self._client = redis.Redis.from_url(
-            settings.url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
+        self._client = redis_client(settings, timeout_s=0.5)
         self._write_latest = self._client.register_script(_WRITE_LATEST)
         self._pending: OrderedDict[str, dict[str, bytes | str]] = OrderedDict()
         self._retry_at = 0.0

@@ -322,6 +322,11 @@ def load_settings(path: str | Path | None = None, *, env: dict[str, str] | None 
             kafka=msgspec.structs.replace(settings.kafka, bootstrap_servers=bootstrap)
         )
     if redis_url := env.get("REDIS_URL"):
-        base = settings.redis or RedisSettings()
-        settings = settings.replace(redis=msgspec.structs.replace(base, url=redis_url))
+        base = msgspec.structs.asdict(settings.redis or RedisSettings())
+        try:
+            # Built anew, not replaced, so the url is checked against the rest of the section.
+            redis = RedisSettings(**(base | {"url": redis_url}))
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_URL: {exc}") from None
+        settings = settings.replace(redis=redis)
     return settings

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import redis
-
+from riskflow.connectors.redis_client import redis_client
 from riskflow.contract import topics
 from riskflow.flows.config import FileInput, Settings, SimulatorInput
 from riskflow.scoring.models.featurelog import FeatureLog, MemoryFeatureLog
@@ -51,7 +50,7 @@ def build_models(settings: Settings) -> Models | None:
             raise ValueError("models.backend 'redis' needs a redis section (or REDIS_URL)")
         from riskflow.connectors.models_redis import RedisFeatureLog, RedisModelStore
 
-        client = redis.Redis.from_url(settings.redis.url)
+        client = redis_client(settings.redis)
         prefix = settings.redis.key_prefix
         store = RedisModelStore(client, prefix)
         log = RedisFeatureLog(client, prefix, ttl_s=int(conf.feature_log_ttl_days * 86400))

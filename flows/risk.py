@@ -20,7 +20,6 @@ from typing import Any, TypeGuard
 
 import bytewax.operators as op
 import msgspec
-import redis
 from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.dataflow import Dataflow, Stream
 
@@ -37,6 +36,7 @@ from riskflow.connectors.metrics import (
     observe_verdicts,
 )
 from riskflow.connectors.published_redis import PublishedDecisions
+from riskflow.connectors.redis_client import redis_client
 from riskflow.connectors.redis_store import RedisSink
 from riskflow.connectors.simulated import simulator_source
 from riskflow.contract.messages import DeadLetter, Feedback
@@ -80,9 +80,7 @@ def build_lists(settings: Settings) -> ListSource:
     # Imported here so file-backed runs need neither Redis nor a control topic.
     from riskflow.connectors.lists_redis import RedisLists, RedisListStore
 
-    store = RedisListStore(
-        redis.Redis.from_url(settings.redis.url), prefix=settings.redis.key_prefix
-    )
+    store = RedisListStore(redis_client(settings.redis), prefix=settings.redis.key_prefix)
     return RedisLists(
         store,
         bootstrap=settings.kafka.bootstrap_servers,
@@ -297,7 +295,7 @@ def _published(settings: Settings) -> PublishedDecisions | None:
     if settings.redis is None or not isinstance(settings.output, KafkaOutput):
         return None
     conf = settings.redis
-    client = redis.Redis.from_url(conf.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    client = redis_client(conf, timeout_s=0.5)
     return PublishedDecisions(client, conf.key_prefix, conf.published_ttl_s)
 
 

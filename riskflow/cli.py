@@ -18,6 +18,7 @@ from rich.live import Live
 from riskflow.allocator import running_allocator
 from riskflow.connectors.kafka_client import ClientValue, redacted
 from riskflow.connectors.metrics import STATS
+from riskflow.connectors.redis_client import RedisSecretError, redis_password
 from riskflow.flows.config import (
     ConfigError,
     FileInput,
@@ -34,6 +35,7 @@ from riskflow.runner import (
     KafkaRefused,
     KafkaUnreachable,
     MissingTopics,
+    RedisRefused,
     RedisUnreachable,
     run_flow,
     wait_for_services,
@@ -204,6 +206,12 @@ def run(
 ) -> None:
     """Run the flow as configured (Kafka and Redis in production)."""
     settings = _load(config)
+    if settings.redis is not None:
+        # Before any waiting on Kafka: a missing secret is the config's fault, found at once.
+        try:
+            redis_password(settings.redis)
+        except RedisSecretError as exc:
+            _fail(str(exc))
     addr = addresses.split(";") if addresses else None
     if addr and len(addr) > 1 and settings.models.enabled and settings.models.backend == "memory":
         # Each process would learn alone and never see the others' decisions.
@@ -222,7 +230,7 @@ def run(
         wait_for_services(settings, waiting=_say)
     except (KafkaUnreachable, RedisUnreachable) as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
-    except (KafkaRefused, MissingTopics) as exc:
+    except (KafkaRefused, MissingTopics, RedisRefused) as exc:
         _fail(str(exc))
     _run_with_summary(
         build_flow(settings),

@@ -11,10 +11,9 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import msgspec
-import redis
 import typer
 from confluent_kafka import KafkaError, KafkaException
 from rich.console import Console
@@ -22,7 +21,8 @@ from rich.table import Table
 
 from riskflow.connectors.kafka import KafkaRefused, KafkaUnreachable, wait_for_kafka
 from riskflow.connectors.lists_redis import ListsControl, RedisListStore, import_csv
-from riskflow.connectors.redis_store import RedisSettings
+from riskflow.connectors.redis_client import RedisSettings
+from riskflow.failing import EXIT_UNREACHABLE, fail, redis_or_fail
 from riskflow.flows.config import ConfigError, Settings, load_settings
 from riskflow.scoring.lists.csvfile import entries_to_csv
 from riskflow.scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
@@ -56,17 +56,11 @@ def _actor(by: str | None) -> str:
         return "unknown"
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    print(f"riskflow: {message}", file=sys.stderr, flush=True)
-    raise typer.Exit(code)
-
-
 def _settings(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except ConfigError as exc:
-        # As `riskflow run` reports it: one line, exit 2, never a traceback.
-        _fail(str(exc), 2)
+        fail(str(exc))
 
 
 _SAVED = "; the change is saved in Redis and running flows apply it at their next reload"
@@ -82,26 +76,26 @@ def _control(settings: Settings, *, saved: bool = False) -> ListsControl:
         wait_for_kafka(kafka.bootstrap_servers, kafka.connect_timeout_s, client=kafka.client)
         return ListsControl(kafka.bootstrap_servers, settings.lists.topic, client=kafka.client)
     except KafkaRefused as exc:
-        _fail(f"{exc}{then}", 2)
+        fail(f"{exc}{then}")
     except KafkaUnreachable as exc:
-        _fail(f"{exc}{then}", 3)
+        fail(f"{exc}{then}", EXIT_UNREACHABLE)
     except (KafkaException, TimeoutError) as exc:
         error = exc.args[0] if exc.args else None
         reason = error.str() if isinstance(error, KafkaError) else str(exc) or "timed out"
         where = f"{settings.lists.topic} on Kafka at {kafka.bootstrap_servers}"
-        _fail(f"cannot use {where}: {reason}{then}", 3)
+        fail(f"cannot use {where}: {reason}{then}", EXIT_UNREACHABLE)
 
 
 def _store(settings: Settings) -> RedisListStore:
     conf = settings.redis or RedisSettings()
-    return RedisListStore(redis.Redis.from_url(conf.url), prefix=conf.key_prefix)
+    return RedisListStore(redis_or_fail(conf), prefix=conf.key_prefix)
 
 
 def _announce(settings: Settings, change: ListChange) -> None:
     try:
         _control(settings, saved=True).publish(change)
     except RuntimeError as exc:
-        _fail(f"{exc}{_SAVED}", 3)
+        fail(f"{exc}{_SAVED}", EXIT_UNREACHABLE)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:

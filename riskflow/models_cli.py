@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import redis
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from riskflow.connectors.models_redis import RedisModelStore
-from riskflow.connectors.redis_store import RedisSettings
-from riskflow.flows.config import load_settings
+from riskflow.connectors.redis_client import RedisSettings
+from riskflow.failing import fail, redis_or_fail
+from riskflow.flows.config import ConfigError, load_settings
 
 __all__ = ["models_app"]
 
@@ -28,8 +28,11 @@ ConfigOpt = Annotated[
 
 
 def _store(config: Path | None) -> RedisModelStore:
-    conf = load_settings(config).redis or RedisSettings()
-    return RedisModelStore(redis.Redis.from_url(conf.url), conf.key_prefix)
+    try:
+        conf = load_settings(config).redis or RedisSettings()
+    except ConfigError as exc:
+        fail(str(exc))
+    return RedisModelStore(redis_or_fail(conf), conf.key_prefix)
 
 
 @models_app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import sys
 import tempfile
 import threading
@@ -20,6 +21,7 @@ from bytewax.dataflow import Dataflow
 from bytewax.errors import BytewaxRuntimeError
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
+from redis.exceptions import NoPermissionError
 
 from riskflow.connectors.kafka import (
     KafkaRefused,
@@ -29,12 +31,14 @@ from riskflow.connectors.kafka import (
     wait_for_kafka,
 )
 from riskflow.connectors.reachable import wait_until
+from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.flows.config import KafkaInput, KafkaOutput, Settings
 
 __all__ = [
     "KafkaRefused",
     "KafkaUnreachable",
     "MissingTopics",
+    "RedisRefused",
     "RedisUnreachable",
     "recovery_config",
     "run_flow",
@@ -48,30 +52,69 @@ class RedisUnreachable(ConnectionError):
     """Redis did not answer within the start-up timeout; the message names the address."""
 
 
+class RedisRefused(ConnectionError):
+    """Redis answered but refused riskflow: wrong user or password, no permission, or a
+    certificate that does not verify. Waiting does not mend it, so it is raised at once."""
+
+
 def _redis_address(url: str) -> str:
     """host:port/db of a Redis URL, without the credentials it may carry."""
     parts = urlsplit(url)
     return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}{parts.path or ''}"
 
 
+def _refusal(exc: redis.RedisError) -> bool:
+    if isinstance(exc, redis.AuthenticationError | NoPermissionError):
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def wait_for_redis(
-    url: str, timeout_s: float, *, waiting: Callable[[str], None] | None = None
+    redis_settings: RedisSettings | str,
+    timeout_s: float,
+    *,
+    waiting: Callable[[str], None] | None = None,
 ) -> None:
-    """Return once Redis answers PING, retrying with backoff up to timeout_s."""
+    """Return once Redis answers PING, retrying with backoff up to timeout_s.
+
+    Raises RedisUnreachable after timeout_s, RedisRefused at once for a refusal, and
+    RedisSecretError when the configured password cannot be read.
+    """
+    conf = RedisSettings(url=redis_settings) if isinstance(redis_settings, str) else redis_settings
+    where = _redis_address(conf.url)
 
     def probe(step: float) -> str | None:
-        client = redis.Redis.from_url(url, socket_connect_timeout=step, socket_timeout=step)
+        client = redis_client(conf, timeout_s=step)
         try:
             client.ping()
             return None
         except redis.RedisError as exc:
-            return " ".join(str(exc).split()) or type(exc).__name__
+            if _refusal(exc):
+                user = conf.username or "default"
+                raise RedisRefused(
+                    f"Redis at {where} refused user {user}: {_one_line(exc)}"
+                ) from None
+            reason = _one_line(exc)
+            dropped = "closed by server" in reason or "reset by peer" in reason
+            if urlsplit(conf.url).scheme == "redis" and dropped:
+                # What a TLS-only port does to a plain client: say so, not just "closed".
+                reason += "; if that port speaks TLS, the url must be rediss://"
+            return reason
         finally:
             client.close()
 
     wait_until(
         probe,
-        what=f"Redis at {_redis_address(url)}",
+        what=f"Redis at {where}",
         timeout_s=timeout_s,
         unreachable=RedisUnreachable,
         waiting=waiting,
@@ -111,7 +154,7 @@ def wait_for_services(settings: Settings, *, waiting: Callable[[str], None] | No
                 f"{settings.kafka.partitions} partition(s)"
             )
     if settings.redis is not None:
-        wait_for_redis(settings.redis.url, timeout, waiting=waiting)
+        wait_for_redis(settings.redis, timeout, waiting=waiting)
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -199,12 +242,30 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def _private_directory(directory: Path) -> None:
+    """Create `directory` owner-only; warn in one line if an existing one is not."""
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+        # mkdir's mode passes through the umask; the directory must end up 0700 whatever it is.
+        directory.chmod(0o700)
+        return
+    mode = directory.stat().st_mode & 0o777
+    if mode & 0o077:
+        # Every account's state and the Kafka offsets are in there: it is as secret as the data.
+        print(
+            f"riskflow: WARNING: recovery directory {directory} is open to group or others "
+            f"(mode {mode:o}); chmod 700 it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def recovery_config(settings: Settings) -> RecoveryConfig | None:
     rec = settings.recovery
     if rec.directory is None:
         return None
     directory = Path(rec.directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    _private_directory(directory)
     # A fresh directory gets its partitions; an existing one is resumed from.
     if not any(directory.glob("part-*.sqlite3")):
         init_db_dir(directory, rec.partitions)

@@ -189,3 +189,85 @@ def test_a_missing_kafka_secret_is_one_line_with_exit_2(tmp_path, command):
         f"riskflow: {path}: kafka.client.sasl.password_env: "
         "environment variable RISKFLOW_TEST_UNSET_PASSWORD is not set"
     )
+
+
+SECURE_REDIS = """\
+redis:
+  url: rediss://redis.bank.internal:6380/0
+  key_prefix: rf
+  username: riskflow
+  password_env: RISKFLOW_REDIS_PASSWORD
+  ssl_ca_file: /etc/riskflow/ca.pem
+  ssl_cert_file: /etc/riskflow/client.pem
+  ssl_key_file: /etc/riskflow/client.key
+  ssl_cert_reqs: optional
+  ssl_check_hostname: false
+"""
+
+
+def test_the_redis_security_keys_load(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(SECURE_REDIS)
+    redis = load_settings(path, env={}).redis
+    assert redis is not None
+    assert (redis.username, redis.password_env, redis.ssl_cert_reqs) == (
+        "riskflow",
+        "RISKFLOW_REDIS_PASSWORD",
+        "optional",
+    )
+    assert (redis.ssl_ca_file, redis.ssl_key_file, redis.ssl_check_hostname) == (
+        "/etc/riskflow/ca.pem",
+        "/etc/riskflow/client.key",
+        False,
+    )
+    # The section holds no secret, only where to find it.
+    assert "password" not in {f.name for f in msgspec.structs.fields(type(redis))}
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            "redis: {password_enf: X}\n",
+            "redis.password_enf: unknown key (did you mean `password_env`?)",
+        ),
+        ("redis: {ssl_ca: ca.pem}\n", "redis.ssl_ca: unknown key"),
+        ("redis: {ssl_cert_reqs: always}\n", "redis.ssl_cert_reqs: invalid enum value 'always'"),
+        ("redis: {ssl_check_hostname: maybe}\n", "redis.ssl_check_hostname: expected `bool`"),
+        (
+            "redis: {url: 'redis://r:6379/0', ssl_ca_file: ca.pem}\n",
+            "redis: ssl_ca_file, ssl_cert_file and ssl_key_file need a rediss:// url",
+        ),
+        (
+            "redis: {url: 'rediss://r:6380/0', ssl_key_file: k.pem}\n",
+            "redis: ssl_key_file needs ssl_cert_file",
+        ),
+        (
+            "redis: {password_env: P, password_file: /run/p}\n",
+            "redis: give password_env or password_file, not both",
+        ),
+        (
+            "redis: {url: 'redis://:pw@r:6379/0', password_env: P}\n",
+            "redis: the url carries a password and password_env/_file another",
+        ),
+        ("redis: {key_prefix: 'rf*'}\n", "redis: key_prefix must be non-empty"),
+        ("redis: {url: 'http://r:6379'}\n", "redis: url must be redis://, rediss:// or unix://"),
+    ],
+)
+def test_a_wrong_redis_security_key_is_one_line(tmp_path, text, where):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert f"{path}: {where}" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_redis_url_from_the_environment_is_checked_against_the_section(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(SECURE_REDIS)
+    moved = load_settings(path, env={"REDIS_URL": "rediss://other:6380/1"}).redis
+    assert moved is not None and moved.url == "rediss://other:6380/1"
+    assert moved.password_env == "RISKFLOW_REDIS_PASSWORD"
+    with pytest.raises(ConfigError, match=r"REDIS_URL: ssl_ca_file, .* need a rediss:// url"):
+        load_settings(path, env={"REDIS_URL": "redis://other:6379/0"})
