@@ -37,6 +37,7 @@ import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskflow.connectors.kafka import ensure_topics
+from riskflow.connectors.kafka_client import ClientSection, client_config
 from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.connectors.redis_store import account_key
@@ -98,19 +99,33 @@ def bank_stream(events: int, customers: int, seed: int) -> list[SimRecord]:
     return out
 
 
-def _create_topics(bootstrap: str, tag: str, partitions: int) -> dict[str, str]:
+def _create_topics(
+    bootstrap: str, tag: str, partitions: int, client: ClientSection | None
+) -> dict[str, str]:
     topics = {name: f"{tag}.{name}" for name in _NAMES}
-    ensure_topics(bootstrap, list(topics.values()), partitions=partitions, replication_factor=1)
+    names = list(topics.values())
+    ensure_topics(bootstrap, names, partitions=partitions, replication_factor=1, client=client)
     topics["notifications"] = f"{tag}.notifications"
     return topics
 
 
-def _write_config(work: Path, run: _Run, bootstrap: str, redis_url: str, interval: float) -> Path:
+def _write_config(
+    work: Path,
+    run: _Run,
+    bootstrap: str,
+    redis_url: str,
+    interval: float,
+    client: ClientSection | None,
+) -> Path:
     config = work / f"{run.name}.yaml"
     settings = {
         "input": {"type": "kafka"},
         "output": {"type": "kafka"},
-        "kafka": {"bootstrap_servers": bootstrap, "topics": run.topics},
+        "kafka": {
+            "bootstrap_servers": bootstrap,
+            "topics": run.topics,
+            "client": dict(client or {}),
+        },
         "redis": {"url": redis_url, "key_prefix": run.prefix},
         # Snapshots often enough that most restarts have a model to come back to.
         "models": {"backend": "redis", "every_labels": 200},
@@ -139,11 +154,15 @@ def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _produce(
-    bootstrap: str, topics: dict[str, str], records: list[SimRecord], rate: float
+    bootstrap: str,
+    topics: dict[str, str],
+    records: list[SimRecord],
+    rate: float,
+    client: ClientSection | None,
 ) -> threading.Thread:
     def pace() -> None:
         producer = Producer(
-            {"bootstrap.servers": bootstrap, "linger.ms": "5", "enable.idempotence": "true"}
+            client_config(bootstrap, client, {"linger.ms": "5", "enable.idempotence": "true"})
         )
         start = time.monotonic()
         for i, rec in enumerate(records):
@@ -163,7 +182,13 @@ def _produce(
 class _Watch:
     """Counts what the flow has answered so far, in a thread: decisions and dead letters."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str], wanted: set[str]) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: dict[str, str],
+        wanted: set[str],
+        client: ClientSection | None,
+    ) -> None:
         self._wanted = wanted
         self.answered: set[str] = set()
         self.last_at = time.monotonic()
@@ -171,12 +196,15 @@ class _Watch:
         """When the newest decision seen was produced: which process is deciding."""
         self._stop = threading.Event()
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"crash-watch-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": "false",
-            }
+            client_config(
+                bootstrap,
+                client,
+                {
+                    "group.id": f"crash-watch-{uuid.uuid4().hex[:8]}",
+                    "auto.offset.reset": "earliest",
+                    "enable.auto.commit": "false",
+                },
+            )
         )
         self._consumer.subscribe([topics["decisions"], topics["deadletter"]])
         self._dead_topic = topics["deadletter"]
@@ -241,15 +269,16 @@ def _execute(
     interval: float,
     max_pause_s: float,
     quiet_s: float,
+    client: ClientSection | None,
 ) -> None:
-    config = _write_config(work, run, bootstrap, redis_url, interval)
+    config = _write_config(work, run, bootstrap, redis_url, interval, client)
     log = work / f"{run.name}.log"
     store = RedisModelStore(redis_client(RedisSettings(url=redis_url)), run.prefix)
-    watch = _Watch(bootstrap, run.topics, wanted)
+    watch = _Watch(bootstrap, run.topics, wanted, client)
     began = time.monotonic()
     flow = _start(config, log)
     run.processes.append(_Process(started=time.time()))
-    producer = _produce(bootstrap, run.topics, records, rate)
+    producer = _produce(bootstrap, run.topics, records, rate, client)
     try:
         for at in _kill_moments(rng, kills, len(records) / rate):
             time.sleep(max(0.0, began + at - time.monotonic()))
@@ -284,14 +313,16 @@ def _execute(
     run.seconds = time.monotonic() - began
 
 
-def _read_all(bootstrap: str, topic: str) -> list[list[tuple[bytes, float]]]:
+def _read_all(
+    bootstrap: str, topic: str, client: ClientSection | None
+) -> list[list[tuple[bytes, float]]]:
     """Every message of a topic with the time it was produced, per partition in offset order."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"crash-books-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": "false",
-        }
+        client_config(
+            bootstrap,
+            client,
+            {"group.id": f"crash-books-{uuid.uuid4().hex[:8]}", "enable.auto.commit": "false"},
+        )
     )
     meta = consumer.list_topics(topic, timeout=10).topics[topic]
     out: list[list[tuple[bytes, float]]] = []
@@ -390,8 +421,11 @@ def bench_crash(
     seed: int = 12,
     quiet_s: float = 60.0,
     keep: bool = False,
+    kafka_client: ClientSection | None = None,
 ) -> dict[str, Any]:
-    """A crash run with `kills` SIGKILLs and a clean run of the same stream; their books."""
+    """A crash run with `kills` SIGKILLs and a clean run of the same stream; their books.
+
+    `kafka_client` is the `kafka.client` section, given as is to the flows it starts."""
     records = bank_stream(events, customers, seed)
     inputs: dict[str, str] = {}
     for rec in records:
@@ -403,7 +437,9 @@ def bench_crash(
     tag = uuid.uuid4().hex[:8]
     runs = {
         name: _Run(
-            name, _create_topics(bootstrap, f"crash-{tag}-{name}", partitions), f"cr{tag}{name}"
+            name,
+            _create_topics(bootstrap, f"crash-{tag}-{name}", partitions, kafka_client),
+            f"cr{tag}{name}",
         )
         for name in ("crash", "clean")
     }
@@ -421,13 +457,15 @@ def bench_crash(
             interval=snapshot_interval_s,
             max_pause_s=max_pause_s,
             quiet_s=quiet_s,
+            client=kafka_client,
         )
 
     crash, clean = runs["crash"], runs["clean"]
-    crash_parts = _read_all(bootstrap, crash.topics["decisions"])
+    crash_parts = _read_all(bootstrap, crash.topics["decisions"], kafka_client)
     crash_made = _made(crash_parts, [p.started for p in crash.processes])
     clean_made = _made(
-        _read_all(bootstrap, clean.topics["decisions"]), [p.started for p in clean.processes]
+        _read_all(bootstrap, clean.topics["decisions"], kafka_client),
+        [p.started for p in clean.processes],
     )
 
     first: dict[str, bytes] = {}
@@ -444,7 +482,7 @@ def bench_crash(
 
     dead_ids: set[str] = set()
     reasons: Counter[str] = Counter()
-    for part in _read_all(bootstrap, crash.topics["deadletter"]):
+    for part in _read_all(bootstrap, crash.topics["deadletter"], kafka_client):
         for value, _ in part:
             reasons[msgspec.json.decode(value, type=_Dead).reason] += 1
             dead_id = _dead_event_id(value)

@@ -45,6 +45,7 @@ from confluent_kafka import Message as KafkaMessage
 
 from riskflow.benchmarks.hostile import Books, Corpus, SourceKey, build_corpus
 from riskflow.connectors.kafka import ensure_topics
+from riskflow.connectors.kafka_client import ClientSection, client_config
 from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.hostile import LATE
@@ -85,13 +86,14 @@ def message_key(rng: random.Random, category: str | None, payload: bytes) -> byt
     return None
 
 
-def _create_topics(bootstrap: str, topics: dict[str, str]) -> None:
+def _create_topics(bootstrap: str, topics: dict[str, str], client: ClientSection | None) -> None:
     ensure_topics(
         bootstrap,
         list(topics.values()),
         partitions=_PARTITIONS,
         replication_factor=1,
         config={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
+        client=client,
     )
 
 
@@ -118,16 +120,20 @@ def _produce(
     topics: dict[str, str],
     rows: dict[str, list[tuple[str | None, bytes]]],
     seed: int,
+    client: ClientSection | None,
 ) -> _Sent:
     """Each kind's rows produced, the kinds interleaved in proportion so they advance together."""
     producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "linger.ms": 20,
-            "enable.idempotence": True,
-            "compression.type": "lz4",
-            "message.max.bytes": MAX_MESSAGE_BYTES,
-        }
+        client_config(
+            bootstrap,
+            client,
+            {
+                "linger.ms": 20,
+                "enable.idempotence": True,
+                "compression.type": "lz4",
+                "message.max.bytes": MAX_MESSAGE_BYTES,
+            },
+        )
     )
     rng = random.Random(seed)
     sent = _Sent()
@@ -254,16 +260,21 @@ class _Flow:
 class _Outputs:
     """The decision and dead-letter topics read from the start, into the books."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str], books: Books) -> None:
+    def __init__(
+        self, bootstrap: str, topics: dict[str, str], books: Books, client: ClientSection | None
+    ) -> None:
         self.books = books
         self.decisions, self.deadletter = topics["decisions"], topics["deadletter"]
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"bench-hostile-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": False,
-            }
+            client_config(
+                bootstrap,
+                client,
+                {
+                    "group.id": f"bench-hostile-{uuid.uuid4().hex[:8]}",
+                    "enable.auto.commit": False,
+                    "enable.partition.eof": False,
+                },
+            )
         )
         self.parts = [
             TopicPartition(t, p, OFFSET_BEGINNING)
@@ -305,7 +316,12 @@ class _Outputs:
 
 
 def _config(
-    work: Path, bootstrap: str, topics: dict[str, str], start: datetime, redis_url: str | None
+    work: Path,
+    bootstrap: str,
+    topics: dict[str, str],
+    start: datetime,
+    redis_url: str | None,
+    client: ClientSection | None,
 ) -> Path:
     # Live input judges event time against the clock: the oldest accepted reaches back to
     # the simulated bank's start, whenever the bench is run.
@@ -313,7 +329,7 @@ def _config(
     config: dict[str, Any] = {
         "input": {"type": "kafka"},
         "output": {"type": "kafka"},
-        "kafka": {"bootstrap_servers": bootstrap, "topics": topics},
+        "kafka": {"bootstrap_servers": bootstrap, "topics": topics, "client": dict(client or {})},
         "metrics": {"enabled": False},
         "parse": {"past_days": past_days},
         "models": {"hold_wall_s": 2.0},
@@ -402,16 +418,19 @@ def bench_hostile_kafka(
     redis_url: str | None = None,
     stall_s: float = 120.0,
     timeout_s: float = 3600.0,
+    client: ClientSection | None = None,
 ) -> dict[str, Any]:
+    """`client` is the `kafka.client` section, given as is to the flow it starts."""
     corpus = build_corpus(work, hostile, customers, days, seed)
     tag = f"hostile-{uuid.uuid4().hex[:8]}"
     topics = {name: f"{tag}.{name}" for name in _NAMES}
-    _create_topics(bootstrap, topics)
-    events = _produce(bootstrap, topics, {k: corpus.rows[k] for k in ("payment", "login")}, seed)
+    _create_topics(bootstrap, topics, client)
+    rows = {k: corpus.rows[k] for k in ("payment", "login")}
+    events = _produce(bootstrap, topics, rows, seed, client)
     books = Books(corpus, dict(events.expected))
-    config = _config(work, bootstrap, topics, SimConfig().start, redis_url)
+    config = _config(work, bootstrap, topics, SimConfig().start, redis_url, client)
     flow = _Flow(config, work, bootstrap)
-    out = _Outputs(bootstrap, topics, books)
+    out = _Outputs(bootstrap, topics, books, client)
     event_kinds = {"payment", "login"}
     n_event_hostile = books.expected_of(event_kinds)
     labels: _Sent | None = None
@@ -432,7 +451,7 @@ def bench_hostile_kafka(
         second = _Wait("not run: the events did not balance")
         if first.status == "complete":
             feedback = [*corpus.rows["feedback"], (None, _last_label(corpus))]
-            labels = _produce(bootstrap, topics, {"feedback": feedback}, seed + 1)
+            labels = _produce(bootstrap, topics, {"feedback": feedback}, seed + 1, client)
             books.expected.update(labels.expected)
             second, _ = _wait(
                 flow,

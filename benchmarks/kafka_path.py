@@ -24,6 +24,7 @@ import yaml
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from riskflow.connectors.kafka_client import ClientSection, client_config
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.stream import generate
 
@@ -42,22 +43,25 @@ def _percentile(values: list[float], q: float) -> float:
     return data[min(len(data) - 1, round(q / 100 * (len(data) - 1)))]
 
 
-def _create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def _create_topics(
+    bootstrap: str, names: list[str], client: ClientSection | None, partitions: int = 3
+) -> None:
+    admin = AdminClient(client_config(bootstrap, client))
     futures = admin.create_topics([NewTopic(n, partitions, 1) for n in names])
     for f in futures.values():
         f.result(timeout=30)
 
 
-def _collect(bootstrap: str, topic: str, group: str, stop: Any, out: Any) -> None:
+def _collect(
+    bootstrap: str, client: ClientSection | None, topic: str, group: str, stop: Any, out: Any
+) -> None:
     """Receive decisions in a process of its own, so measuring does not delay what it measures."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "fetch.wait.max.ms": "5",
-        }
+        client_config(
+            bootstrap,
+            client,
+            {"group.id": group, "auto.offset.reset": "earliest", "fetch.wait.max.ms": "5"},
+        )
     )
     consumer.subscribe([topic])
     received: list[tuple[bytes, float]] = []
@@ -71,20 +75,26 @@ def _collect(bootstrap: str, topic: str, group: str, stop: Any, out: Any) -> Non
     out.put(received)
 
 
-def _one_rate(bootstrap: str, rate: float, seconds: float, customers: int) -> dict[str, Any]:
+def _one_rate(
+    bootstrap: str, rate: float, seconds: float, customers: int, client: ClientSection | None
+) -> dict[str, Any]:
     tag = f"bench-{int(rate)}-{uuid.uuid4().hex[:6]}"
     names = ("payments", "logins", "feedback", "decisions", "alerts", "deadletter")
     topics = {k: f"{tag}.{k}" for k in names}
-    _create_topics(bootstrap, list(topics.values()))
+    _create_topics(bootstrap, list(topics.values()), client)
     sent: dict[str, float] = {}
     ctx = multiprocessing.get_context("spawn")
     stop, results = ctx.Event(), ctx.Queue()
     collector = ctx.Process(
-        target=_collect, args=(bootstrap, topics["decisions"], tag, stop, results), daemon=True
+        target=_collect,
+        args=(bootstrap, client, topics["decisions"], tag, stop, results),
+        daemon=True,
     )
     collector.start()
     warm_consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": tag + "-warm", "auto.offset.reset": "earliest"}
+        client_config(
+            bootstrap, client, {"group.id": tag + "-warm", "auto.offset.reset": "earliest"}
+        )
     )
     warm_consumer.subscribe([topics["decisions"]])
 
@@ -95,7 +105,11 @@ def _one_rate(bootstrap: str, rate: float, seconds: float, customers: int) -> di
                 {
                     "input": {"type": "kafka"},
                     "output": {"type": "kafka"},
-                    "kafka": {"bootstrap_servers": bootstrap, "topics": topics},
+                    "kafka": {
+                        "bootstrap_servers": bootstrap,
+                        "topics": topics,
+                        "client": dict(client or {}),
+                    },
                     "metrics": {"enabled": False},
                 }
             )
@@ -109,7 +123,7 @@ def _one_rate(bootstrap: str, rate: float, seconds: float, customers: int) -> di
             stdout=subprocess.DEVNULL,
             stderr=flow_log,
         )
-        producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": "1"})
+        producer = Producer(client_config(bootstrap, client, {"linger.ms": "1"}))
         topic_of = {
             "payment": topics["payments"],
             "login": topics["logins"],
@@ -191,5 +205,7 @@ def bench_kafka(
     rates: tuple[float, ...] = (500, 2000, 5000),
     seconds: float = 20.0,
     customers: int = 5000,
+    client: ClientSection | None = None,
 ) -> list[dict[str, Any]]:
-    return [_one_rate(bootstrap, rate, seconds, customers) for rate in rates]
+    """`client` is the `kafka.client` section, given as is to the flow it starts."""
+    return [_one_rate(bootstrap, rate, seconds, customers, client) for rate in rates]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from riskflow.connectors.kafka_client import ClientSection
 from riskflow.connectors.lists_redis import ListsControl, RedisLists, RedisListStore, import_csv
 from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.contract.messages import Login, Payment
@@ -107,13 +108,17 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def bench_lists(
-    redis_url: str, bootstrap: str, entries: int = 100_000, changes: int = 50
+    redis_url: str,
+    bootstrap: str,
+    entries: int = 100_000,
+    changes: int = 50,
+    client: ClientSection | None = None,
 ) -> dict[str, Any]:
     rng = random.Random(11)
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     topic = f"{prefix}.lists"
     store = RedisListStore(redis_client(RedisSettings(url=redis_url)), prefix=prefix)
-    control = ListsControl(bootstrap, topic)
+    control = ListsControl(bootstrap, topic, client=client)
     result: dict[str, Any] = {"benchmark": "lists", "entries": entries}
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,7 +134,9 @@ def bench_lists(
     result["import_entries_per_s"] = round(entries / result["import_s"])
 
     started = time.perf_counter()
-    follower = RedisLists(store, bootstrap=bootstrap, topic=topic, sweep_interval_s=3600)
+    follower = RedisLists(
+        store, bootstrap=bootstrap, topic=topic, client=client, sweep_interval_s=3600
+    )
     result["follower_load_s"] = round(time.perf_counter() - started, 2)
     try:
         events = _events(50_000, rng, [e.value for e in parsed if e.entity == "payee"])

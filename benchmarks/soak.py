@@ -27,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskflow.allocator import AllocatorUnavailable, allocator_env
 from riskflow.benchmarks.soak_load import SteadyLoad
+from riskflow.connectors.kafka_client import client_config
 
 __all__ = ["Sample", "SoakError", "SoakPlan", "read_rss_mib", "run_soak", "slope_per_hour"]
 
@@ -68,6 +70,8 @@ class SoakPlan:
     recovery: bool = True
     allocator: str = "jemalloc"
     """`jemalloc` (as the container image runs the flow) or `system` (glibc's)."""
+    client: Mapping[str, Any] = field(default_factory=dict)
+    """The `kafka.client` section, given as is to the flow it starts."""
 
     @property
     def idle_s(self) -> float:
@@ -162,7 +166,12 @@ def _flow_config(plan: SoakPlan, topics: dict[str, str], port: int, where: Path)
     config: dict[str, Any] = {
         "input": {"type": "kafka"},
         "output": {"type": "kafka"},
-        "kafka": {"bootstrap_servers": plan.bootstrap, "topics": topics, "partitions": 3},
+        "kafka": {
+            "bootstrap_servers": plan.bootstrap,
+            "topics": topics,
+            "partitions": 3,
+            "client": dict(plan.client),
+        },
         # Accounts, the ids they remember and their decision memory: all within the horizon.
         "features": {
             "idle_expiry_days": idle_days,
@@ -189,8 +198,8 @@ def _flow_config(plan: SoakPlan, topics: dict[str, str], port: int, where: Path)
     return path
 
 
-def _create_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": "10000"})
+def _create_topics(bootstrap: str, names: list[str], client: Mapping[str, Any]) -> None:
+    admin = AdminClient(client_config(bootstrap, client, {"socket.timeout.ms": "10000"}))
     futures = admin.create_topics([NewTopic(n, 3, 1) for n in names], request_timeout=30)
     for future in futures.values():
         try:
@@ -278,7 +287,7 @@ def _offer(
         "login": topics["logins"],
         "feedback": topics["feedback"],
     }
-    producer = Producer({"bootstrap.servers": plan.bootstrap, "linger.ms": "5"})
+    producer = Producer(client_config(plan.bootstrap, plan.client, {"linger.ms": "5"}))
     duration = plan.minutes * 60.0
     started = time.monotonic()
     offered = 0
@@ -394,7 +403,7 @@ def run_soak(plan: SoakPlan) -> dict[str, Any]:
     plan.out.mkdir(parents=True, exist_ok=True)
     tag = f"soak-{uuid.uuid4().hex[:8]}"
     topics = {name: f"{tag}.{name}" for name in _TOPIC_NAMES}
-    _create_topics(plan.bootstrap, list(topics.values()))
+    _create_topics(plan.bootstrap, list(topics.values()), plan.client)
     port = plan.metrics_port or _free_port()
     config = _flow_config(plan, topics, port, plan.out)
     log = plan.out / "flow.log"

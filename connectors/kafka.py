@@ -8,19 +8,21 @@ producer, bytewax's Kafka sink, serves decisions, alerts and dead letters.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import msgspec
 from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from riskflow.connectors.kafka_client import ClientValue, client_config
 from riskflow.connectors.kafka_source import KafkaInbound
 from riskflow.connectors.reachable import wait_until
 from riskflow.contract import topics
 
 __all__ = [
+    "KafkaRefused",
     "KafkaSettings",
     "KafkaUnreachable",
     "MissingTopics",
@@ -56,6 +58,10 @@ class TopicNames(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     bootstrap_servers: str = "127.0.0.1:9092"
+    client: dict[str, ClientValue] = {}
+    """librdkafka properties of every client riskflow creates (security.protocol, sasl.*,
+    ssl.*); `KEY_env: VAR` and `KEY_file: PATH` read KEY's value from elsewhere
+    (`connectors.kafka_client`)."""
     topics: TopicNames = TopicNames()
     batch_size: int = 1000
     start_offset: Literal["earliest", "latest"] = "earliest"
@@ -73,6 +79,10 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Partitions of a topic created at start (existing topics are left as they are)."""
     replication_factor: int = -1
     """Replicas of a topic created at start; -1 takes the broker's default."""
+
+    def client_config(self, *overrides: Mapping[str, object]) -> dict[str, Any]:
+        """A client's configuration on these brokers: see `kafka_client.client_config`."""
+        return client_config(self.bootstrap_servers, self.client, *overrides)
 
 
 _PRODUCER_DEFAULTS = {
@@ -108,12 +118,14 @@ def inbound_source(settings: KafkaSettings) -> KafkaInbound:
         t.inbound_kinds(),
         batch_size=settings.batch_size,
         start=settings.start_offset,
+        client=settings.client,
         config=_CONSUMER_DEFAULTS | settings.consumer,
     )
 
 
 def outbound_sink(settings: KafkaSettings) -> KafkaSink:
-    return KafkaSink(brokers(settings), None, add_config=_PRODUCER_DEFAULTS | settings.producer)
+    config = settings.client_config(_PRODUCER_DEFAULTS, settings.producer)
+    return KafkaSink(brokers(settings), None, add_config=config)
 
 
 def sink_message(topic: str, key: str, value: bytes) -> KafkaSinkMessage:
@@ -127,10 +139,13 @@ def ensure_topics(
     partitions: int = 1,
     replication_factor: int = -1,
     config: dict[str, str] | None = None,
+    client: Mapping[str, ClientValue] | None = None,
 ) -> None:
     """Create topics that do not exist yet and wait until they have leaders; existing ones
-    stay as they are. `config` is topic configuration for the ones created."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    stay as they are. `config` is topic configuration for the ones created, `client` the
+    `kafka.client` section to connect with."""
+    # Failures are raised; librdkafka's own log of each retry would only repeat them.
+    admin = AdminClient(client_config(bootstrap, client, {"log_level": 0}))
     new = [NewTopic(n, partitions, replication_factor, config=config or {}) for n in names]
     for future in admin.create_topics(new).values():
         try:
@@ -176,7 +191,7 @@ def prepare_topics(settings: KafkaSettings, names: list[str]) -> list[str]:
     """
     # Checked before the flow starts: a consumer subscribed to an absent topic, or a
     # producer writing to one, fails deep inside a worker with nothing an operator can read.
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    admin = AdminClient(settings.client_config({"log_level": 0}))
     try:
         existing = set(admin.list_topics(timeout=settings.connect_timeout_s).topics)
     except KafkaException as exc:
@@ -195,6 +210,7 @@ def prepare_topics(settings: KafkaSettings, names: list[str]) -> list[str]:
             missing,
             partitions=settings.partitions,
             replication_factor=settings.replication_factor,
+            client=settings.client,
         )
     except KafkaException as exc:
         raise MissingTopics(
@@ -211,17 +227,40 @@ class KafkaUnreachable(ConnectionError):
     """No broker answered within the start-up timeout; the message names the address."""
 
 
+class KafkaRefused(ConnectionError):
+    """A broker answered but refused the credentials of `kafka.client`; retrying won't help."""
+
+
 def wait_for_kafka(
-    bootstrap: str, timeout_s: float, *, waiting: Callable[[str], None] | None = None
+    bootstrap: str,
+    timeout_s: float,
+    *,
+    client: Mapping[str, ClientValue] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> None:
     """Return once a broker answers a metadata request, retrying with backoff up to timeout_s."""
+    errors: list[KafkaError] = []
     # librdkafka would log every refused connection to stderr; the caller reports instead.
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    # Its errors still arrive here: a failed metadata request says only "transport failure"
+    # where the connection's own error names the refused login or the untrusted certificate.
+    admin = AdminClient(
+        client_config(bootstrap, client, {"log_level": 0, "error_cb": errors.append})
+    )
 
     def probe(step: float) -> str | None:
         try:
             return None if admin.list_topics(timeout=step).brokers else "no broker"
         except KafkaException as exc:
+            errors.clear()
+            admin.poll(0)
+            for error in errors:
+                if error.code() == KafkaError._AUTHENTICATION:
+                    raise KafkaRefused(
+                        f"Kafka at {bootstrap} refused the login of kafka.client: {error.str()}"
+                    ) from None
+            named = [e for e in errors if e.code() != KafkaError._ALL_BROKERS_DOWN]
+            if named:
+                return named[-1].str()
             return exc.args[0].str() if exc.args else str(exc)
 
     wait_until(

@@ -18,8 +18,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import (
@@ -34,6 +35,7 @@ from confluent_kafka import KafkaError as ConfluentError
 from confluent_kafka.admin import AdminClient
 from prometheus_client import Gauge
 
+from riskflow.connectors.kafka_client import ClientValue, client_config
 from riskflow.contract.parse import Raw
 
 __all__ = ["CONSUMER_LAG", "KafkaInbound"]
@@ -180,26 +182,28 @@ class KafkaInbound(FixedPartitionedSource[Raw, int]):
         *,
         batch_size: int = 1000,
         start: str = "earliest",
-        config: dict[str, str] | None = None,
+        client: Mapping[str, ClientValue] | None = None,
+        config: Mapping[str, object] | None = None,
     ) -> None:
         self._brokers = brokers
+        self._client = dict(client or {})
         self._kinds = kinds
         self._batch_size = batch_size
         self._start = OFFSET_BEGINNING if start == "earliest" else OFFSET_END
         self._config = dict(config or {})
 
-    def _base_config(self) -> dict[str, object]:
-        return {
-            "bootstrap.servers": ",".join(self._brokers),
+    def _base_config(self) -> dict[str, Any]:
+        own: dict[str, object] = {
             "group.id": "riskflow-unused",
             "enable.auto.commit": False,
             "enable.partition.eof": False,
             "statistics.interval.ms": 5000,
-        } | self._config
+        }
+        return client_config(",".join(self._brokers), self._client, own, self._config)
 
     def list_parts(self) -> list[str]:
         bootstrap = ",".join(self._brokers)
-        admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+        admin = AdminClient(client_config(bootstrap, self._client, {"log_level": 0}))
         parts: list[str] = []
         for topic in self._kinds:
             try:

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from riskflow.connectors.kafka import ensure_topics
+from riskflow.connectors.kafka_client import ClientValue, client_config
 from riskflow.connectors.metrics import LIST_CHANGES, LIST_ENTRIES
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import Features
@@ -123,11 +124,13 @@ class RedisListStore:
 class ListsControl:
     """Publishes list changes on the control topic."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, *, client: Mapping[str, ClientValue] | None = None
+    ) -> None:
         self.topic = topic
-        ensure_topics(bootstrap, [topic])
+        ensure_topics(bootstrap, [topic], client=client)
         self._producer = Producer(
-            {"bootstrap.servers": bootstrap, "linger.ms": 0, "enable.idempotence": True}
+            client_config(bootstrap, client, {"linger.ms": 0, "enable.idempotence": True})
         )
 
     def publish(self, change: ListChange) -> None:
@@ -158,6 +161,7 @@ class RedisLists:
         *,
         bootstrap: str | None,
         topic: str,
+        client: Mapping[str, ClientValue] | None = None,
         sweep_interval_s: float = 5.0,
         poll_s: float = 0.05,
     ) -> None:
@@ -167,9 +171,10 @@ class RedisLists:
         self._stop = threading.Event()
         self._bootstrap = bootstrap
         self._topic = topic
+        self._client = dict(client or {})
         self._sweep_interval_s = sweep_interval_s
         self._poll_s = poll_s
-        self._control = ListsControl(bootstrap, topic) if bootstrap else None
+        self._control = ListsControl(bootstrap, topic, client=client) if bootstrap else None
         consumer = self._follow() if bootstrap else None
         # Load after following starts: a change made in between is applied twice, never missed.
         self.reload()
@@ -180,14 +185,17 @@ class RedisLists:
 
     def _follow(self) -> Consumer:
         assert self._bootstrap is not None
-        ensure_topics(self._bootstrap, [self._topic])
+        ensure_topics(self._bootstrap, [self._topic], client=self._client)
         consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": f"riskflow-lists-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 50,
-            }
+            client_config(
+                self._bootstrap,
+                self._client,
+                {
+                    "group.id": f"riskflow-lists-{uuid.uuid4().hex}",
+                    "enable.auto.commit": False,
+                    "fetch.wait.max.ms": 50,
+                },
+            )
         )
         metadata = consumer.list_topics(self._topic, timeout=30).topics[self._topic]
         if metadata.error is not None:

@@ -22,6 +22,7 @@ import msgspec.inspect as mi
 import yaml
 
 from riskflow.connectors.kafka import KafkaSettings
+from riskflow.connectors.kafka_client import KafkaSecretError, resolve_client
 from riskflow.connectors.redis_store import RedisSettings
 from riskflow.contract import topics
 from riskflow.contract.parse import MAX_DEPTH, ParseLimits
@@ -300,13 +301,22 @@ def load_settings(path: str | Path | None = None, *, env: dict[str, str] | None 
     """Read a YAML config (or defaults) and apply environment overrides.
 
     Raises ConfigError, a one-line message naming the file and the key, for a missing
-    file, invalid YAML, an unknown key in any section or a value of the wrong type.
+    file, invalid YAML, an unknown key in any section or a value of the wrong type, and
+    for a `kafka.client` secret whose variable or file (read from the process, not `env`)
+    is not there.
     """
     env = dict(os.environ) if env is None else env
     data: dict[str, object] = {}
     if path is not None:
         data = _read_yaml(Path(path))
-    settings = parse_settings(data, source=str(path) if path is not None else "config")
+    source = str(path) if path is not None else "config"
+    settings = parse_settings(data, source=source)
+    try:
+        # Read once here so that a missing secret stops the start in one line; every
+        # client reads it again when it is made, which picks up a rotated file.
+        resolve_client(settings.kafka.client)
+    except KafkaSecretError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     if bootstrap := env.get("KAFKA_BOOTSTRAP_SERVERS"):
         settings = settings.replace(
             kafka=msgspec.structs.replace(settings.kafka, bootstrap_servers=bootstrap)

@@ -85,6 +85,7 @@ def build_lists(settings: Settings) -> ListSource:
         store,
         bootstrap=settings.kafka.bootstrap_servers,
         topic=conf.topic,
+        client=settings.kafka.client,
         sweep_interval_s=conf.sweep_interval_s,
     )
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 
 from riskflow.allocator import running_allocator
+from riskflow.connectors.kafka_client import ClientValue, redacted
 from riskflow.connectors.metrics import STATS
 from riskflow.connectors.redis_client import RedisSecretError, redis_password
 from riskflow.flows.config import (
@@ -31,6 +32,7 @@ from riskflow.flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
 from riskflow.runner import (
+    KafkaRefused,
     KafkaUnreachable,
     MissingTopics,
     RedisRefused,
@@ -75,6 +77,23 @@ def _load(config: Path | None, *, env: dict[str, str] | None = None) -> Settings
         return load_settings(config, env=env)
     except ConfigError as exc:
         _fail(str(exc))
+
+
+def _kafka_client(config: Path | None) -> dict[str, ClientValue]:
+    """The `kafka.client` section of `--config` for commands given a bootstrap; none: plaintext."""
+    return dict(_load(config).kafka.client) if config is not None else {}
+
+
+KafkaConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="A flow config whose kafka.client (TLS, SASL) the clients use."),
+]
+
+
+def _reportable(settings: Settings) -> Settings:
+    """The settings a report may show: a password written in kafka.client is masked."""
+    kafka = msgspec.structs.replace(settings.kafka, client=redacted(settings.kafka.client))
+    return settings.replace(kafka=kafka)
 
 
 def _free_port(preferred: int) -> int:
@@ -211,7 +230,7 @@ def run(
         wait_for_services(settings, waiting=_say)
     except (KafkaUnreachable, RedisUnreachable) as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
-    except (MissingTopics, RedisRefused) as exc:
+    except (KafkaRefused, MissingTopics, RedisRefused) as exc:
         _fail(str(exc))
     _run_with_summary(
         build_flow(settings),
@@ -297,7 +316,7 @@ def backtest(
                 "lists": lists,
                 "config": config,
             },
-            settings=msgspec.to_builtins(settings),
+            settings=msgspec.to_builtins(_reportable(settings)),
             branch_capacity=branch_capacity,
         )
         run = next(iter(report["runs"].values()))
@@ -315,13 +334,15 @@ def branch_desk(
     fraud_rate: Annotated[
         float, typer.Option(help="As given to `riskflow simulate`.")
     ] = SimConfig.fraud_rate,
+    config: KafkaConfigOpt = None,
 ) -> None:
     """Branch staff for the simulated bank: review riskflow's alerts, report the outcomes."""
     from riskflow.simulator.kafka import run_desk
 
+    client = _kafka_client(config)
     sim = SimConfig(seed=seed, customers=customers, days=days, fraud_rate=fraud_rate)
     console.print(f"branch desk: {capacity} reviews per branch per day; Ctrl-C to stop")
-    counts = run_desk(sim, kafka, capacity_per_day=capacity)
+    counts = run_desk(sim, kafka, capacity_per_day=capacity, client=client)
     console.print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
 
 
@@ -366,6 +387,7 @@ def simulate(
         bool,
         typer.Option(help="Label surprising payments as branch reviews (off with branch-desk)."),
     ] = True,
+    config: KafkaConfigOpt = None,
 ) -> None:
     """Generate a realistic bank stream with injected fraud and its ground truth."""
     from riskflow.simulator.files import write_jsonl
@@ -382,12 +404,13 @@ def simulate(
     )
     if out is None and kafka is None:
         raise typer.BadParameter("give --out DIR and/or --kafka BOOTSTRAP")
+    client = _kafka_client(config)
     if out is not None:
         counts = write_jsonl(sim, out)
         for name, n in counts.items():
             console.print(f"{name}: {n:,}")
     if kafka is not None:
-        n = produce(sim, kafka, rate=rate)
+        n = produce(sim, kafka, rate=rate, client=client)
         console.print(f"produced {n:,} messages to {kafka}")
 
 
@@ -453,6 +476,7 @@ def bench_kafka_cmd(
     ),
     seconds: Annotated[float, typer.Option(help="Seconds per load.")] = 20.0,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+    config: KafkaConfigOpt = None,
 ) -> None:
     """End-to-end latency through real Kafka at fixed offered loads."""
     import os
@@ -463,7 +487,7 @@ def bench_kafka_cmd(
     if not server:
         raise typer.BadParameter("give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
     loads = tuple(float(r) for r in rates.split(","))
-    _report(bench_kafka(server, loads, seconds), json_out)
+    _report(bench_kafka(server, loads, seconds, client=_kafka_client(config)), json_out)
 
 
 @bench_app.command("state")
@@ -493,6 +517,7 @@ def bench_rules_cmd(
 def bench_lists_cmd(
     entries: Annotated[int, typer.Option(help="Entries to import.")] = 100_000,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+    config: KafkaConfigOpt = None,
 ) -> None:
     """Import, load, screening cost and change propagation of the risk lists.
 
@@ -506,7 +531,8 @@ def bench_lists_cmd(
     redis_url = os.environ.get("REDIS_URL")
     if not (bootstrap and redis_url):
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS and REDIS_URL")
-    _report([bench_lists(redis_url, bootstrap, entries)], json_out)
+    client = _kafka_client(config)
+    _report([bench_lists(redis_url, bootstrap, entries, client=client)], json_out)
 
 
 @bench_app.command("models")
@@ -588,6 +614,7 @@ def bench_hostile_cmd(
     ] = None,
     work: Annotated[Path | None, typer.Option(help="Keep the corpus and outputs here.")] = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+    config: KafkaConfigOpt = None,
 ) -> None:
     """Hostile messages mixed into a bank's stream, replayed: every message accounted for."""
     import os
@@ -600,6 +627,7 @@ def bench_hostile_cmd(
     if kill < 0:
         _fail("bench hostile: --kill is a number of kills, 0 or more")
     server = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    client = _kafka_client(config)
     if via == "kafka":
         if not server:
             _fail("bench hostile --via kafka: give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
@@ -608,11 +636,13 @@ def bench_hostile_cmd(
 
         redis_url = redis_url or os.environ.get("REDIS_URL")
         try:
-            wait_for_kafka(server, 15.0)
+            wait_for_kafka(server, 15.0, client=client)
             if redis_url:
                 wait_for_redis(redis_url, 15.0)
         except (KafkaUnreachable, RedisUnreachable) as exc:
             _fail(f"bench hostile: {exc}", EXIT_UNREACHABLE)
+        except KafkaRefused as exc:
+            _fail(f"bench hostile: {exc}")
     with tempfile.TemporaryDirectory() as tmp:
         where = work or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
@@ -629,6 +659,7 @@ def bench_hostile_cmd(
                     days=days,
                     kill=kill,
                     redis_url=redis_url,
+                    client=client,
                 )
             else:
                 from riskflow.benchmarks.hostile import bench_hostile
@@ -659,6 +690,7 @@ def bench_crash_cmd(
     redis_url: Annotated[str | None, typer.Option(help="Redis (default: $REDIS_URL).")] = None,
     work: Annotated[Path | None, typer.Option(help="Keep configs, logs and recovery here.")] = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+    config: KafkaConfigOpt = None,
 ) -> None:
     """kill -9 the live flow mid-stream and restart it; the books against a clean run."""
     import os
@@ -675,11 +707,14 @@ def bench_crash_cmd(
     from riskflow.connectors.kafka import wait_for_kafka
     from riskflow.runner import wait_for_redis
 
+    client = _kafka_client(config)
     try:
-        wait_for_kafka(server, 10.0)
+        wait_for_kafka(server, 10.0, client=client)
         wait_for_redis(url, 10.0)
     except (KafkaUnreachable, RedisUnreachable) as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
+    except KafkaRefused as exc:
+        _fail(str(exc))
     with tempfile.TemporaryDirectory() as tmp:
         where = work or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
@@ -694,6 +729,7 @@ def bench_crash_cmd(
                 kills=kills,
                 snapshot_interval_s=snapshot_interval,
                 seed=seed,
+                kafka_client=client,
             )
         except KeyboardInterrupt:
             # The flow under test was stopped on the way out (SIGTERM, then SIGKILL).
@@ -728,6 +764,7 @@ def bench_soak_cmd(
         str,
         typer.Option(help="jemalloc (as the container image runs the flow) or system (glibc)."),
     ] = "jemalloc",
+    config: KafkaConfigOpt = None,
 ) -> None:
     """The live flow under steady load for a long time: RSS sampled, plotted, its slope."""
     import os
@@ -745,13 +782,17 @@ def bench_soak_cmd(
         allocator_env(allocator)
     except AllocatorUnavailable as exc:
         _fail(f"bench soak: {exc}")
+    client = _kafka_client(config)
     try:
-        wait_for_kafka(server, 30.0, waiting=_say)
+        wait_for_kafka(server, 30.0, client=client, waiting=_say)
     except KafkaUnreachable as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
+    except KafkaRefused as exc:
+        _fail(str(exc))
     plan = SoakPlan(
         bootstrap=server,
         out=out,
+        client=client,
         minutes=minutes,
         accounts=accounts,
         rate=rate,

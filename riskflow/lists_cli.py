@@ -15,12 +15,14 @@ from typing import Annotated
 
 import msgspec
 import typer
+from confluent_kafka import KafkaError, KafkaException
 from rich.console import Console
 from rich.table import Table
 
+from riskflow.connectors.kafka import KafkaRefused, KafkaUnreachable, wait_for_kafka
 from riskflow.connectors.lists_redis import ListsControl, RedisListStore, import_csv
 from riskflow.connectors.redis_client import RedisSettings
-from riskflow.failing import fail, redis_or_fail
+from riskflow.failing import EXIT_UNREACHABLE, fail, redis_or_fail
 from riskflow.flows.config import ConfigError, Settings, load_settings
 from riskflow.scoring.lists.csvfile import entries_to_csv
 from riskflow.scoring.lists.entries import ENTITIES, LIST_KINDS, ListChange, ListEntry, entry_id
@@ -61,13 +63,39 @@ def _settings(config: Path | None) -> Settings:
         fail(str(exc))
 
 
+_SAVED = "; the change is saved in Redis and running flows apply it at their next reload"
+"""Said when the announce fails after Redis took the change: only the flows lag behind."""
+
+
+def _control(settings: Settings, *, saved: bool = False) -> ListsControl:
+    """The control topic's publisher, or one line and exit 2 (refused login) or 3."""
+    kafka = settings.kafka
+    then = _SAVED if saved else ""
+    try:
+        # Checked first: librdkafka would retry a refused login until each call timed out.
+        wait_for_kafka(kafka.bootstrap_servers, kafka.connect_timeout_s, client=kafka.client)
+        return ListsControl(kafka.bootstrap_servers, settings.lists.topic, client=kafka.client)
+    except KafkaRefused as exc:
+        fail(f"{exc}{then}")
+    except KafkaUnreachable as exc:
+        fail(f"{exc}{then}", EXIT_UNREACHABLE)
+    except (KafkaException, TimeoutError) as exc:
+        error = exc.args[0] if exc.args else None
+        reason = error.str() if isinstance(error, KafkaError) else str(exc) or "timed out"
+        where = f"{settings.lists.topic} on Kafka at {kafka.bootstrap_servers}"
+        fail(f"cannot use {where}: {reason}{then}", EXIT_UNREACHABLE)
+
+
 def _store(settings: Settings) -> RedisListStore:
     conf = settings.redis or RedisSettings()
     return RedisListStore(redis_or_fail(conf), prefix=conf.key_prefix)
 
 
 def _announce(settings: Settings, change: ListChange) -> None:
-    ListsControl(settings.kafka.bootstrap_servers, settings.lists.topic).publish(change)
+    try:
+        _control(settings, saved=True).publish(change)
+    except RuntimeError as exc:
+        fail(f"{exc}{_SAVED}", EXIT_UNREACHABLE)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -213,7 +241,7 @@ def import_(
     """Load a CSV; bad rows are reported by line number and the good rows still load."""
     by = _actor(by)
     settings = _settings(config)
-    control = ListsControl(settings.kafka.bootstrap_servers, settings.lists.topic)
+    control = _control(settings)
     text = file.read_text(encoding="utf-8-sig")
     loaded, errors = import_csv(_store(settings), control, text, actor=by, why=why)
     for err in errors:

@@ -24,6 +24,7 @@ from bytewax.run import cli_main
 from redis.exceptions import NoPermissionError
 
 from riskflow.connectors.kafka import (
+    KafkaRefused,
     KafkaUnreachable,
     MissingTopics,
     prepare_topics,
@@ -34,6 +35,7 @@ from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.flows.config import KafkaInput, KafkaOutput, Settings
 
 __all__ = [
+    "KafkaRefused",
     "KafkaUnreachable",
     "MissingTopics",
     "RedisRefused",
@@ -125,7 +127,7 @@ def wait_for_services(settings: Settings, *, waiting: Callable[[str], None] | No
     Checked before the flow is built, so an unreachable address is one clear error at start
     instead of a failure deep inside a worker. The Kafka topics the flow reads and writes
     are created here when missing (`kafka.create_topics`). Raises KafkaUnreachable,
-    RedisUnreachable or MissingTopics.
+    KafkaRefused (credentials), RedisUnreachable or MissingTopics.
     """
     timeout = settings.kafka.connect_timeout_s
     uses_kafka = (
@@ -134,7 +136,12 @@ def wait_for_services(settings: Settings, *, waiting: Callable[[str], None] | No
         or settings.lists.backend == "redis"  # the lists' control topic
     )
     if uses_kafka:
-        wait_for_kafka(settings.kafka.bootstrap_servers, timeout, waiting=waiting)
+        wait_for_kafka(
+            settings.kafka.bootstrap_servers,
+            timeout,
+            client=settings.kafka.client,
+            waiting=waiting,
+        )
     topics = settings.kafka.topics
     needed = (topics.inbound() if isinstance(settings.input, KafkaInput) else []) + (
         topics.outbound() if isinstance(settings.output, KafkaOutput) else []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from confluent_kafka import Consumer, Producer
 
+from riskflow.connectors.kafka_client import client_config
 from riskflow.contract import topics as default_topics
 from riskflow.simulator.bank import Bank
 from riskflow.simulator.config import SimConfig
@@ -18,15 +21,22 @@ __all__ = ["produce", "run_desk"]
 
 
 def produce(
-    config: SimConfig, bootstrap: str, *, rate: float | None, topics: dict[str, str] | None = None
+    config: SimConfig,
+    bootstrap: str,
+    *,
+    rate: float | None,
+    topics: dict[str, str] | None = None,
+    client: Mapping[str, Any] | None = None,
 ) -> int:
-    """Publish the stream (key = account id); `rate` in messages/s, None = as fast as possible."""
+    """Publish the stream (key = account id); `rate` in messages/s, None = as fast as possible.
+
+    `client` is the `kafka.client` section of a secured cluster."""
     names = {
         "payment": default_topics.PAYMENTS,
         "login": default_topics.LOGINS,
         "feedback": default_topics.FEEDBACK,
     } | (topics or {})
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    producer = Producer(client_config(bootstrap, client, {"linger.ms": 5}))
     started = time.perf_counter()
     sent = 0
     for record in generate(config):
@@ -54,6 +64,7 @@ def run_desk(
     capacity_per_day: int = 20,
     topics: dict[str, str] | None = None,
     idle_exit_s: float | None = None,
+    client: Mapping[str, Any] | None = None,
 ) -> dict[str, int]:
     """Branch staff for the simulated bank: alerted decisions in, their reviews out as labels.
 
@@ -68,15 +79,18 @@ def run_desk(
     bank = Bank(config)
     desk = BranchDesk(fraud_event_ids(config), capacity_per_day=capacity_per_day, seed=config.seed)
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "riskflow-branch-desk",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": True,
-        }
+        client_config(
+            bootstrap,
+            client,
+            {
+                "group.id": "riskflow-branch-desk",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": True,
+            },
+        )
     )
     consumer.subscribe([names["decisions"]])
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    producer = Producer(client_config(bootstrap, client, {"linger.ms": 5}))
     counts = {"alerts": 0, "reviewed": 0, "open": 0, "labels": 0}
     clock = float("-inf")
     last_message = time.monotonic()

@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from riskflow.connectors.redis_client import RedisSettings
 from tests.infra.kafka import kafka_broker
+from tests.infra.kafka_secure import SecureKafka, secure_kafka_broker, secure_tools_missing
 from tests.infra.redis import redis_server
 from tests.infra.redis_tls import RedisTLS, TLSUnsupported, redis_tls_server
 
@@ -24,6 +25,15 @@ if os.environ.get("CI"):
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with kafka_broker(tmp_path_factory.mktemp("kafka")) as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
+    """A broker of SASL_SSL only, with the riskflow principal's ACLs (scripts/kafka-local)."""
+    if reason := secure_tools_missing():
+        pytest.skip(reason)
+    with secure_kafka_broker(tmp_path_factory.mktemp("kafka-secure")) as broker:
+        yield broker
 
 
 @pytest.fixture(scope="session")

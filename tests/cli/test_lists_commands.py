@@ -16,6 +16,7 @@ from confluent_kafka import Consumer
 from typer.testing import CliRunner
 
 from riskflow.cli import app
+from riskflow.connectors.kafka_client import client_config
 from riskflow.lists_cli import parse_expiry
 from riskflow.scoring.lists.entries import ListChange
 
@@ -52,11 +53,9 @@ def run(env, *args: str, code: int = 0) -> str:
 
 def control_messages(env, expected: int) -> list[ListChange]:
     consumer = Consumer(
-        {
-            "bootstrap.servers": env["bootstrap"],
-            "group.id": uuid.uuid4().hex,
-            "auto.offset.reset": "earliest",
-        }
+        client_config(
+            env["bootstrap"], None, {"group.id": uuid.uuid4().hex, "auto.offset.reset": "earliest"}
+        )
     )
     consumer.subscribe([env["topic"]])
     got = []

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 
+from riskflow.connectors.kafka_client import client_config
 from tests.flows.streams import payment
 from tests.infra.kafka import consume_all, produce
 
@@ -45,7 +46,7 @@ def _env() -> dict[str, str]:
 
 
 def _partitions(bootstrap: str, names: list[str]) -> dict[str, int]:
-    found = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+    found = AdminClient(client_config(bootstrap)).list_topics(timeout=10).topics
     return {n: len(found[n].partitions) for n in names if n in found}
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from riskflow.connectors.kafka_client import client_config
 from riskflow.connectors.lists_redis import ListsControl, RedisLists, RedisListStore
 from riskflow.contract.messages import Payment
 from riskflow.scoring.lists.entries import ListChange, ListEntry
@@ -149,7 +150,7 @@ def test_a_malformed_change_is_skipped_and_following_continues(
     from confluent_kafka import Producer
 
     lists = follower_factory()
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = Producer(client_config(kafka_bootstrap))
     producer.produce(topic, b"{not json")
     producer.flush(10)
     good = entry("deny", "payee", "AFTER")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 
@@ -138,6 +140,55 @@ def test_the_commands_report_a_bad_config_as_one_line_with_exit_2(tmp_path, comm
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "policy.chalenge: unknown key" in lines[0]
+
+
+def test_the_kafka_client_section_takes_any_librdkafka_property(tmp_path, monkeypatch):
+    monkeypatch.setenv("RISKFLOW_TEST_KAFKA_PASSWORD", "s3cret")
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "kafka:\n"
+        "  client:\n"
+        "    security.protocol: SASL_SSL\n"
+        "    sasl.password_env: RISKFLOW_TEST_KAFKA_PASSWORD\n"
+        "    socket.timeout.ms: 10000\n"
+    )
+    settings = load_settings(path, env={})
+    assert settings.kafka.client["socket.timeout.ms"] == 10000
+    assert settings.kafka.client_config()["sasl.password"] == "s3cret"
+
+
+def test_a_kafka_client_value_of_the_wrong_shape_names_its_path(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("kafka: {client: {security.protocol: [SASL_SSL]}}\n")
+    expected = re.escape("kafka.client[...]: expected `bool | int | float | str`, got `array`")
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(path, env={})
+
+
+@pytest.mark.parametrize("command", ["run", "lists"])
+def test_a_missing_kafka_secret_is_one_line_with_exit_2(tmp_path, command):
+    path = tmp_path / "c.yaml"
+    path.write_text("kafka: {client: {sasl.password_env: RISKFLOW_TEST_UNSET_PASSWORD}}\n")
+    args = {
+        "run": ["run", "--config", str(path)],
+        "lists": ["lists", "add", "deny", "payee", "X1", "--config", str(path)],
+    }[command]
+    env = {k: v for k, v in os.environ.items() if k != "RISKFLOW_TEST_UNSET_PASSWORD"}
+    done = subprocess.run(
+        [sys.executable, "-m", "riskflow", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0] == (
+        f"riskflow: {path}: kafka.client.sasl.password_env: "
+        "environment variable RISKFLOW_TEST_UNSET_PASSWORD is not set"
+    )
 
 
 SECURE_REDIS = """\

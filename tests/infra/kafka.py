@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from riskflow.connectors.kafka import ensure_topics
+from riskflow.connectors.kafka_client import client_config
 
 __all__ = ["consume_all", "kafka_broker", "new_topic", "produce"]
+
+# Each helper takes `client`, the `kafka.client` section of a secured cluster (None: plaintext).
+Client = Mapping[str, Any] | None
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "kafka-local"
@@ -39,14 +44,14 @@ def kafka_broker(workdir: Path) -> Iterator[str]:
         raise RuntimeError(f"Kafka did not start:\n{started.stderr}\n{tail}")
     bootstrap = started.stdout.strip().rsplit("=", 1)[-1]
     try:
-        _wait_for_metadata(bootstrap)
+        wait_for_metadata(bootstrap)
         yield bootstrap
     finally:
         subprocess.run(["bash", str(SCRIPT), "stop", "--dir", str(workdir)], timeout=60)
 
 
-def _wait_for_metadata(bootstrap: str, timeout: float = 60.0) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def wait_for_metadata(bootstrap: str, timeout: float = 60.0, client: Client = None) -> None:
+    admin = AdminClient(client_config(bootstrap, client))
     deadline = time.time() + timeout
     while True:
         try:
@@ -58,9 +63,9 @@ def _wait_for_metadata(bootstrap: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def new_topic(bootstrap: str, name: str, partitions: int = 3) -> str:
+def new_topic(bootstrap: str, name: str, partitions: int = 3, client: Client = None) -> str:
     """Create a topic and wait until its partitions have leaders."""
-    ensure_topics(bootstrap, [name], partitions=partitions, replication_factor=1)
+    ensure_topics(bootstrap, [name], partitions=partitions, replication_factor=1, client=client)
     return name
 
 
@@ -72,8 +77,10 @@ def flow_topics(bootstrap: str, prefix: str, partitions: int) -> dict[str, str]:
     return topics
 
 
-def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+def produce(
+    bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]], client: Client = None
+) -> None:
+    producer = Producer(client_config(bootstrap, client, {"linger.ms": 5}))
     for key, value in messages:
         producer.produce(topic, value, key)
         producer.poll(0)
@@ -81,15 +88,20 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes
     assert remaining == 0, f"{remaining} messages were not delivered to {topic}"
 
 
-def consume_all(bootstrap: str, topic: str, expected: int, timeout: float) -> list[Message]:
+def consume_all(
+    bootstrap: str, topic: str, expected: int, timeout: float, client: Client = None
+) -> list[Message]:
     """Read `topic` from the start with a fresh group until `expected` messages or `timeout`."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-{time.monotonic_ns()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        client_config(
+            bootstrap,
+            client,
+            {
+                "group.id": f"test-{time.monotonic_ns()}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
     )
     consumer.subscribe([topic])
     out: list[Message] = []
