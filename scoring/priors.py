@@ -7,7 +7,7 @@ anomaly detector's rank contributes base-rate odds multiplied by how rare the ev
 looks (one event in a thousand: a thousand times the odds). They combine as
 independent evidence (a noisy-OR), so the prior is explainable term by term. Every
 term is explicit in config (`priors:`), and every term is also an input of the
-stacker (`scoring.models.bundle`), which learns from labels what it is really worth
+classifier (`scoring.models.bundle`), which learns from labels what it is really worth
 on this bank's traffic. Policy is not evidence: a limit step-up or a lock decides an
 action and never enters here.
 """
