@@ -75,7 +75,9 @@ def wilson(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # The interval always holds p; computed apart from it, its ends can miss by a rounding
+    # error (at n of n successes the top came out 0.9999999999999999).
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def reliability(

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import html
 import json
+import logging
 import math
 import platform
 from collections import Counter
@@ -54,6 +55,9 @@ class _Alert(msgspec.Struct):
     branch_id: str
     created_at: str
     event_id: str
+
+
+_log = logging.getLogger(__name__)
 
 
 def file_digest(path: Path) -> str:
@@ -262,8 +266,14 @@ def _calibration_plot(plt: Any, runs: dict[str, dict[str, Any]], save: Any) -> N
         filled = [b for b in cal["bins"] if b["count"]]
         xs = [max(b["mean_score"], floor) for b in filled]
         ys = [max(b["observed"], floor) for b in filled]
-        below = [y - max(b["observed_low"], floor) for y, b in zip(ys, filled, strict=True)]
-        above = [max(b["observed_high"], floor) - y for y, b in zip(ys, filled, strict=True)]
+        # The interval's ends are computed apart from the rate: at a rate of 0 or 1 they can
+        # miss it by a rounding error, and matplotlib refuses a negative error bar.
+        below = [
+            max(0.0, y - max(b["observed_low"], floor)) for y, b in zip(ys, filled, strict=True)
+        ]
+        above = [
+            max(0.0, max(b["observed_high"], floor) - y) for y, b in zip(ys, filled, strict=True)
+        ]
         ece = cal["ece"]
         brier = cal["brier"]
         label = name if ece is None else f"{name} (ECE {ece:.4f}, Brier {brier:.4f})"
@@ -389,7 +399,13 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     amounts = _amounts(payments)
     computed = {name: _run(path, truth_rows, amounts) for name, path in runs.items()}
-    plots = _plots(out, computed, branch_capacity)
+    try:
+        plots = _plots(out, computed, branch_capacity)
+    except Exception as exc:  # a figure that will not draw must not cost the report
+        _log.warning(
+            "report: plots not drawn (%s); report.json and report.html written", type(exc).__name__
+        )
+        plots = {}
     files = {"truth": truth} | {k: v for k, v in (inputs or {}).items() if v is not None}
     report: dict[str, Any] = {
         "inputs": {name: {"path": str(p), "sha256": file_digest(p)} for name, p in files.items()},
@@ -481,6 +497,8 @@ def _html(report: dict[str, Any], runs: dict[str, dict[str, Any]], plots: dict[s
         _table(list(first["money"]), runs, lambda r, k: r["money"][k], "{:,.0f}"),
     ]
     for name in _PLOTS:
+        if name not in plots:
+            continue
         data = base64.b64encode(plots[name].read_bytes()).decode()
         parts.append(f'<img alt="{name}" src="data:image/png;base64,{data}">')
     parts.append("<h2>Calibration (payments): is the score the probability of fraud?</h2>")

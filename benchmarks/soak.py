@@ -35,6 +35,7 @@ import yaml
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from riskflow.allocator import AllocatorUnavailable, allocator_env
 from riskflow.benchmarks.soak_load import SteadyLoad
 
 __all__ = ["Sample", "SoakError", "SoakPlan", "read_rss_mib", "run_soak", "slope_per_hour"]
@@ -65,6 +66,8 @@ class SoakPlan:
     metrics_port: int = 0
     """0 picks a free port."""
     recovery: bool = True
+    allocator: str = "jemalloc"
+    """`jemalloc` (as the container image runs the flow) or `system` (glibc's)."""
 
     @property
     def idle_s(self) -> float:
@@ -325,6 +328,7 @@ def _summary(plan: SoakPlan, run: _Run, load_label: str) -> dict[str, Any]:
     return {
         "benchmark": "soak",
         "load": load_label,
+        "allocator": plan.allocator,
         "minutes": round(elapsed / 60.0, 2),
         "idle_expiry_s": round(plan.idle_s, 1),
         "horizon_s": round(plan.horizon_s, 1),
@@ -370,7 +374,7 @@ def _plot(path: Path, plan: SoakPlan, samples: list[Sample], summary: dict[str, 
     rss_ax.axvline(plan.horizon_s / 60.0, color="tab:red", ls=":", label="retention horizon")
     rss_ax.set_title(
         f"riskflow soak: {summary['accounts_seen']:,} accounts, "
-        f"{summary['decisions_per_s']:,.0f} decisions/s; "
+        f"{summary['decisions_per_s']:,.0f} decisions/s, {plan.allocator}; "
         f"after the horizon {summary['slope_after_horizon_mib_per_h']:+.1f} MiB/h"
     )
     handles = rss_ax.get_legend_handles_labels()
@@ -383,6 +387,10 @@ def _plot(path: Path, plan: SoakPlan, samples: list[Sample], summary: dict[str, 
 
 def run_soak(plan: SoakPlan) -> dict[str, Any]:
     """Run the soak; writes soak.csv, soak-rss.png and the flow's log into `plan.out`."""
+    try:
+        allocator = allocator_env(plan.allocator)
+    except AllocatorUnavailable as exc:
+        raise SoakError(str(exc)) from None
     plan.out.mkdir(parents=True, exist_ok=True)
     tag = f"soak-{uuid.uuid4().hex[:8]}"
     topics = {name: f"{tag}.{name}" for name in _TOPIC_NAMES}
@@ -392,6 +400,7 @@ def run_soak(plan: SoakPlan) -> dict[str, Any]:
     log = plan.out / "flow.log"
     # The flow reads its brokers from the config alone, not from this shell.
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")}
+    env.update(allocator)
     with open(log, "wb") as log_fh:
         flow = subprocess.Popen(
             [sys.executable, "-m", "riskflow", "run", "--config", str(config)],
@@ -405,7 +414,7 @@ def run_soak(plan: SoakPlan) -> dict[str, Any]:
         finally:
             code = _stop(flow)
     run.exit_code = code
-    label = f"{plan.rate:,.0f} msg/s over {plan.accounts:,} accounts"
+    label = f"{plan.rate:,.0f} msg/s over {plan.accounts:,} accounts, {plan.allocator} allocator"
     summary = _summary(plan, run, label)
     _plot(plan.out / "soak-rss.png", plan, run.samples, summary)
     return summary

@@ -33,6 +33,7 @@ __all__ = [
     "DECISION_SCORE",
     "DISPOSITION_SECONDS",
     "DUPLICATES",
+    "ENTITY_ERRORS",
     "EVENTS_IN",
     "EVENTS_SCORED",
     "LABEL_DELAY",
@@ -59,6 +60,7 @@ __all__ = [
     "RulesetObserver",
     "RunStats",
     "observe_deadletters",
+    "observe_entity_error",
     "observe_events_in",
     "observe_learned",
     "observe_verdicts",
@@ -76,6 +78,11 @@ DECISION_LATENCY = Histogram(
     "riskflow_decision_latency_seconds",
     "From reading an event to emitting its decision",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
+)
+ENTITY_ERRORS = Counter(
+    "riskflow_entity_errors_total",
+    "Events an entity stage failed on and passed on with neutral features, by entity and error",
+    ["entity", "error"],
 )
 DUPLICATES = Counter(
     "riskflow_duplicates_total",
@@ -229,6 +236,11 @@ def observe_events_in(topic: str, n: int) -> None:
     child.inc(n)
     with STATS.lock:
         STATS.events_in[topic] += n
+
+
+def observe_entity_error(entity: str, error: str) -> None:
+    """An entity stage (features/entity.py) failed on an event: its error's type only."""
+    ENTITY_ERRORS.labels(entity, error).inc()
 
 
 def observe_deadletters(letters: Iterable[DeadLetter]) -> None:

@@ -86,6 +86,14 @@ class FeatureConfig:
     idle_expiry_days: float = 35.0
     """A live run discards an account's state after this much wall-clock time without events:
     longer than the 30-day windows, so an expired account had nothing left in them."""
+    ip_stage: bool = True
+    """Per-IP features across accounts (features/ip.py) between the account step and decide;
+    off, every event gets their neutral values."""
+    ip_idle_expiry_days: float = 1.0
+    """A live run discards an IP's state after this much wall-clock time without events: its
+    longest window is an hour."""
+    ip_accounts_cap: int = 64
+    """Most accounts an IP remembers (`ip_accounts_1h` saturates here)."""
 
 
 class AccountState:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["FEATURES", "NO_LOGIN_MINUTES", "Features", "defaults"]
+__all__ = ["ENTITY_OF", "FEATURES", "NO_LOGIN_MINUTES", "Features", "defaults", "entity_of"]
 
 Features = dict[str, float | int | bool | str]
 
@@ -118,7 +118,37 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
     "terminal_listed": (bool, "the terminal is on the deny list"),
     # outcomes already known for this account
     "account_fraud_labels_30d": (int, "fraud labels received for this account in 30 days"),
+    # per IP, across accounts (the ip stage, features/ip.py): minute buckets, so the old edge
+    # may reach back up to one minute further; 0 for an event without an IP
+    "ip_failed_logins_5m": (int, "failed logins from this IP, any account, in the 5 min before"),
+    "ip_failed_logins_1h": (int, "failed logins from this IP, any account, in the hour before"),
+    "ip_accounts_1h": (
+        int,
+        "distinct accounts seen from this IP in the hour, this event's included (at most 64)",
+    ),
+    "ip_failures_elsewhere_1h": (
+        int,
+        "successful login or payment: failed logins from this IP on other accounts in the hour "
+        "before; 0 for failed logins",
+    ),
 }
+
+ENTITY_OF: Final[dict[str, str]] = {
+    name: "ip"
+    for name in (
+        "ip_failed_logins_5m",
+        "ip_failed_logins_1h",
+        "ip_accounts_1h",
+        "ip_failures_elsewhere_1h",
+    )
+}
+"""The entity stage that computes a feature, for those not of the event or its account."""
+
+
+def entity_of(name: str) -> str:
+    """Which state a feature comes from: `account` (the event and its account's history,
+    the lists included) or a cross-account entity stage such as `ip`."""
+    return ENTITY_OF.get(name, "account")
 
 
 def defaults() -> Features:

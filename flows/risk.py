@@ -1,8 +1,9 @@
 """The risk dataflow: raw messages in, decisions, alerts and dead letters out.
 
     raw -> parse -> (dead letters)
-               \\-> key by account -> features (per-account state) -> decide (lists, limits,
-                   rules, policy) -> remember -> decisions; alerts, customer notifications, Redis
+               \\-> key by account -> features (per-account state) -> ip (per-IP state,
+                   across accounts) -> decide (lists, limits, rules, policy) -> remember
+                   -> decisions; alerts, customer notifications, Redis
                                   \\-> (a redelivered event_id, around decide) -> remember
 
 Run it with `riskflow run --config FILE` or, for bytewax's own runner,
@@ -30,6 +31,7 @@ from riskflow.connectors.metrics import (
     ALERT_BUDGET,
     RulesetObserver,
     observe_deadletters,
+    observe_entity_error,
     observe_events_in,
     observe_learned,
     observe_verdicts,
@@ -39,6 +41,9 @@ from riskflow.connectors.redis_store import RedisSink
 from riskflow.connectors.simulated import simulator_source
 from riskflow.contract.messages import DeadLetter, Feedback
 from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse
+from riskflow.features.entity import entity_stage
+from riskflow.features.ip import IPConfig, ip_entity
+from riskflow.features.ip import neutral as ip_neutral
 from riskflow.features.operator import Duplicate, Featured, account_logic, internal_dead_letter
 from riskflow.flows.config import (
     FileInput,
@@ -180,6 +185,25 @@ def _as_dead(item: object) -> DeadLetter:
     return item
 
 
+def _with_neutral_ip(item: Featured) -> Featured:
+    return dataclasses.replace(item, features={**item.features, **ip_neutral()})
+
+
+def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stream[Featured]:
+    """The cross-account entity stages, each adding its features to every event."""
+    conf = settings.features
+    if not conf.ip_stage:
+        return op.map("ip_off", flow_in, _with_neutral_ip)
+    return entity_stage(
+        "ip",
+        flow_in,
+        ip_entity(IPConfig(accounts_cap=conf.ip_accounts_cap)),
+        live=live,
+        idle_expiry_s=conf.ip_idle_expiry_days * 86400.0,
+        on_error=observe_entity_error,
+    )
+
+
 def _decide_one(decider: Decider, item: Featured) -> Verdict | DeadLetter:
     try:
         verdict = decider.decide(item.event, item.features, item.home_branch, item.received_at)
@@ -292,11 +316,13 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     # A redelivered event_id goes around decide: its decision was made once already.
     repeats = op.branch("repeats", absorbed.falses, _is_duplicate)
     models = build_models(settings)
+    # Then the cross-account stages (per IP), each adding its features to the event.
+    entities = _entities(absorbed.trues, settings, live)
     decided = op.branch(
         "decided",
         op.flat_map_batch(
             "decide",
-            absorbed.trues,
+            entities,
             _decide_batch(
                 build_decider(settings, models),
                 models.log if models else None,

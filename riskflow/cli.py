@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from riskflow.allocator import running_allocator
 from riskflow.connectors.metrics import STATS
 from riskflow.flows.config import (
     ConfigError,
@@ -192,6 +193,11 @@ def run(
         _say(
             "WARNING: models.backend is memory: the models learned are lost when this "
             "process stops; use models.backend: redis in production"
+        )
+    if running_allocator() != "jemalloc":
+        _say(
+            "note: running on the system allocator, whose heap grows over days of traffic; "
+            "the container image runs on jemalloc (docs/operations.md, Memory)"
         )
     try:
         wait_for_services(settings, waiting=_say)
@@ -710,10 +716,15 @@ def bench_soak_cmd(
         "soak-out"
     ),
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
+    allocator: Annotated[
+        str,
+        typer.Option(help="jemalloc (as the container image runs the flow) or system (glibc)."),
+    ] = "jemalloc",
 ) -> None:
     """The live flow under steady load for a long time: RSS sampled, plotted, its slope."""
     import os
 
+    from riskflow.allocator import AllocatorUnavailable, allocator_env
     from riskflow.benchmarks.soak import SoakError, SoakPlan, run_soak
     from riskflow.connectors.kafka import KafkaUnreachable, wait_for_kafka
 
@@ -722,6 +733,10 @@ def bench_soak_cmd(
         _fail("bench soak: give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
     if minutes <= 0 or accounts < 1 or rate <= 0 or sample_s <= 0:
         _fail("bench soak: --minutes, --accounts, --rate and --sample-s must be positive")
+    try:
+        allocator_env(allocator)
+    except AllocatorUnavailable as exc:
+        _fail(f"bench soak: {exc}")
     try:
         wait_for_kafka(server, 30.0, waiting=_say)
     except KafkaUnreachable as exc:
@@ -734,10 +749,12 @@ def bench_soak_cmd(
         rate=rate,
         idle_minutes=idle_minutes,
         sample_s=sample_s,
+        allocator=allocator,
     )
     console.print(
         f"riskflow soak: {minutes:g} min at {rate:,.0f} msg/s over {accounts:,} accounts, "
-        f"accounts expire after {plan.idle_s:,.0f} s idle; outputs in {out}/"
+        f"accounts expire after {plan.idle_s:,.0f} s idle, {allocator} allocator; "
+        f"outputs in {out}/"
     )
     try:
         result = run_soak(plan)

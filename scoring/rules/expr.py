@@ -27,6 +27,7 @@ import math
 import operator
 import sys
 import types
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -226,7 +227,12 @@ def _parse(text: object, rule_id: str) -> ast.expr:
     text = text.strip()
     _prescan(text, rule_id)
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():
+            # An invalid escape such as `'\d'` only warns today, on stderr at every reload;
+            # refused here, it is one line naming the rule.
+            warnings.simplefilter("error", SyntaxWarning)
+            warnings.simplefilter("error", DeprecationWarning)
+            tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise _fail(rule_id, None, f"syntax error: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from riskflow.backtest.calibration import EDGES, reliability, wilson
 
@@ -76,3 +78,15 @@ def test_no_fraud_leaves_brier_skill_undefined_not_infinite():
     cal = reliability([0.01, 0.02], [False, False])
     assert cal.brier_skill is None
     assert cal.brier is not None and math.isfinite(cal.brier)
+
+
+@given(st.integers(min_value=1, max_value=5000), st.data())
+def test_the_wilson_interval_always_holds_the_observed_share(n, data):
+    successes = data.draw(st.integers(min_value=0, max_value=n))
+    low, high = wilson(successes, n)
+    assert 0.0 <= low <= successes / n <= high <= 1.0
+
+
+def test_all_fraud_and_no_fraud_bins_reach_the_bounds_exactly():
+    # n of n came out 0.9999999999999999 before: a negative error bar the report's plot refused.
+    assert all(wilson(n, n)[1] == 1.0 and wilson(0, n)[0] == 0.0 for n in range(1, 500))

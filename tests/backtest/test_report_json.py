@@ -161,3 +161,22 @@ def test_the_headline_carries_the_calibration_figures(built):
     run = built[3]
     assert run["summary"]["brier"] == run["calibration"]["brier"]
     assert run["summary"]["ece"] == run["calibration"]["ece"]
+
+
+def test_a_plot_that_will_not_draw_costs_the_plots_not_the_report(tmp_path, monkeypatch, caplog):
+    from riskflow.backtest import report as report_module
+
+    def refuse_to_draw(*_args, **_kwargs):
+        raise ValueError("'yerr' must not contain negative values")
+
+    monkeypatch.setattr(report_module, "_plots", refuse_to_draw)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "decisions.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DECISIONS))
+    truth = tmp_path / "truth.csv"
+    truth.write_text(TRUTH)
+    returned = build_report({"rules + models": run}, truth, tmp_path / "out")
+    assert returned["plots"] == {}
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["runs"]
+    assert "<img" not in (tmp_path / "out" / "report.html").read_text()
+    assert "plots not drawn (ValueError)" in caplog.text

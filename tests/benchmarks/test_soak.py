@@ -76,6 +76,15 @@ def test_soak_without_a_broker_is_one_line() -> None:
     assert "Traceback" not in result.output
 
 
+def test_soak_with_an_unknown_allocator_is_one_line() -> None:
+    result = CliRunner().invoke(
+        app, ["bench", "soak", "--allocator", "tcmalloc", "--bootstrap", "127.0.0.1:1"]
+    )
+    assert result.exit_code == 2
+    assert "unknown allocator 'tcmalloc'" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_short_soak_samples_the_flow_and_stops_it_cleanly(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -110,6 +119,7 @@ def test_a_short_soak_samples_the_flow_and_stops_it_cleanly(
     assert result.exit_code == 0, result.output
     (summary,) = json.loads(summary_path.read_text())
     assert summary["flow_exit"] == 0
+    assert summary["allocator"] == "jemalloc"
 
     with open(out / "soak.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -1,13 +1,17 @@
-"""`riskflow run` against a closed port: one line naming the address, exit 3, no traceback."""
+"""`riskflow run` against a closed port: one line naming the address, exit 3, no traceback;
+and the lines it says before it tries."""
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 import socket
 import subprocess
 import sys
 
 import pytest
+
+from riskflow.allocator import allocator_env
 
 
 def _closed_port() -> int:
@@ -71,3 +75,20 @@ def test_run_warns_loudly_when_models_live_only_in_memory(tmp_path, enabled):
     )
     assert done.returncode == 3
     assert ("models.backend is memory" in done.stderr) is enabled
+
+
+@pytest.mark.skipif(
+    ctypes.util.find_library("jemalloc") is None, reason="libjemalloc2 is not installed"
+)
+@pytest.mark.parametrize("on_jemalloc", [True, False])
+def test_run_notes_when_it_runs_on_the_system_allocator(tmp_path, on_jemalloc):
+    port = _closed_port()
+    extra = allocator_env("jemalloc") if on_jemalloc else {"LD_PRELOAD": ""}
+    done = _run(
+        tmp_path,
+        "kafka: {connect_timeout_s: 0.5}\nmodels: {enabled: false}\nmetrics: {enabled: false}\n",
+        KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{port}",
+        **extra,
+    )
+    assert done.returncode == 3
+    assert ("system allocator" in done.stderr) is not on_jemalloc

@@ -52,6 +52,16 @@ CASES = {
         LOGIN | {"login_success": False, "failed_logins_15m": 4},
         {"failed_logins_15m": 3},
     ),
+    "ip_failures_across_accounts": (
+        "login",
+        LOGIN | {"login_success": False, "ip_failed_logins_5m": 3, "ip_accounts_1h": 3},
+        {"ip_accounts_1h": 2},
+    ),
+    "payment_after_ip_failures_elsewhere": (
+        "payment",
+        PAY | {"ip_failures_elsewhere_1h": 3},
+        {"ip_failures_elsewhere_1h": 2},
+    ),
     "card_testing": (
         "payment",
         PAY | {"txn_type": "card", "small_card_count_5m": 5},
@@ -95,6 +105,15 @@ def test_rule_is_quiet_on_the_near_miss(rule_id):
     event_type, features, miss = CASES[rule_id]
     fired = {h.rule_id for h in RULES.evaluate(defaults() | features | miss, event_type)}
     assert rule_id not in fired
+
+
+def test_a_success_after_failures_on_other_accounts_is_stepped_up_its_own_are_not():
+    success = LOGIN | {"ip_failures_elsewhere_1h": 3, "ip_failed_logins_1h": 3}
+    fired = {h.rule_id for h in RULES.evaluate(defaults() | success, "login")}
+    assert "ip_failures_across_accounts" in fired
+    own = success | {"ip_failures_elsewhere_1h": 0, "ip_accounts_1h": 1}
+    fired = {h.rule_id for h in RULES.evaluate(defaults() | own, "login")}
+    assert "ip_failures_across_accounts" not in fired
 
 
 def test_takeover_needs_a_new_device_and_a_transfer():

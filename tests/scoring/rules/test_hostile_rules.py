@@ -298,6 +298,7 @@ def test_condition_node_bound():
         ("amount ~ 1", "syntax error"),
         ("~hour > 1", "Invert is not allowed"),
         ("'\x00' == channel", "null bytes"),
+        (r"device_id == 'C:\d'", "invalid escape sequence"),
     ],
 )
 def test_type_check_refuses(condition, message):
@@ -516,7 +517,7 @@ def test_yaml_of_any_depth_loads_or_is_refused(depth, kind):
 
 def test_the_default_ruleset_still_loads_within_every_bound():
     rs = load_ruleset(DEFAULT_RULESET_PATH)
-    assert len(rs.rules) == 18
+    assert len(rs.rules) == 20
     assert sum(r.nodes for r in rs.rules) <= MAX_RULESET_NODES
     assert all(0 < r.nodes <= MAX_NODES for r in rs.rules)
 
