@@ -142,6 +142,15 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
         "the payee as an account of this bank: what it paid out in the 24 h before, as a share "
         "of what it received then (at most 1; 0 when it received nothing)",
     ),
+    # the account as a receiver (the receiver stage, features/receiver.py): what other
+    # accounts of this bank paid it; 0 for logins
+    "received_1h": (float, "paid to this account by other accounts in the hour before"),
+    "received_24h": (float, "paid to this account by other accounts in the 24 h before"),
+    "received_senders_24h": (int, "accounts that paid this account in the 24 h before (<= 64)"),
+    "amount_to_received_24h": (
+        float,
+        "this payment's amount / what the account received in the 24 h before (0 if nothing)",
+    ),
 }
 
 ENTITY_OF: Final[dict[str, str]] = {
@@ -162,6 +171,15 @@ ENTITY_OF: Final[dict[str, str]] = {
             "payee_inbound_24h",
             "payee_new_sender",
             "payee_forwarded_share_24h",
+        )
+    },
+    **{
+        name: "receiver"
+        for name in (
+            "received_1h",
+            "received_24h",
+            "received_senders_24h",
+            "amount_to_received_24h",
         )
     },
 }

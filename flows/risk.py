@@ -2,7 +2,8 @@
 
     raw -> parse -> (dead letters)
                \\-> key by account -> features (per-account state) -> ip (per-IP state,
-                   across accounts) -> payee (per-payee state, across senders)
+                   across accounts) -> payee (per payee, across senders) -> receiver
+                   (what each account received)
                    -> decide (lists, limits, rules, policy) -> remember
                    -> decisions; alerts, customer notifications, Redis
                                   \\-> (a redelivered event_id, around decide) -> remember
@@ -49,6 +50,8 @@ from riskflow.features.ip import neutral as ip_neutral
 from riskflow.features.operator import Duplicate, Featured, account_logic, internal_dead_letter
 from riskflow.features.payee import neutral as payee_neutral
 from riskflow.features.payee import payee_entity
+from riskflow.features.receiver import neutral as receiver_neutral
+from riskflow.features.receiver import receiver_entity
 from riskflow.flows.config import (
     FileInput,
     FileOutput,
@@ -212,15 +215,20 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
         else op.map("ip_off", flow_in, _with_neutral(ip_neutral))
     )
     if not conf.payee_stage:
-        return op.map("payee_off", by_ip, _with_neutral(payee_neutral))
-    return entity_stage(
-        "payee",
-        by_ip,
-        payee_entity(),
-        live=live,
-        idle_expiry_s=conf.payee_idle_expiry_days * 86400.0,
-        on_error=observe_entity_error,
-    )
+        neutral = _with_neutral(lambda: {**payee_neutral(), **receiver_neutral()})
+        return op.map("payee_off", by_ip, neutral)
+    stages = (("payee", payee_entity()), ("receiver", receiver_entity()))
+    out = by_ip
+    for step_id, entity in stages:
+        out = entity_stage(
+            step_id,
+            out,
+            entity,
+            live=live,
+            idle_expiry_s=conf.payee_idle_expiry_days * 86400.0,
+            on_error=observe_entity_error,
+        )
+    return out
 
 
 def _decide_one(decider: Decider, item: Featured) -> Verdict | DeadLetter:
@@ -335,7 +343,7 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     # A redelivered event_id goes around decide: its decision was made once already.
     repeats = op.branch("repeats", absorbed.falses, _is_duplicate)
     models = build_models(settings)
-    # Then the cross-account stages (per IP, per payee), each adding its features to the
+    # Then the cross-account stages (per IP, payee, receiver), each adding its features to the
     # event, and the event back to its account's worker to be decided.
     entities = home("home", _entities(absorbed.trues, settings, live))
     decided = op.branch(
