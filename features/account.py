@@ -94,6 +94,11 @@ class FeatureConfig:
     longest window is an hour."""
     ip_accounts_cap: int = 64
     """Most accounts an IP remembers (`ip_accounts_1h` saturates here)."""
+    payee_stage: bool = True
+    """Per-payee features across senders (features/payee.py) and what each account received
+    (features/receiver.py); false gives their neutral values."""
+    payee_idle_expiry_days: float = 7.0
+    """Live runs: a payee's state is dropped after this long without payments to or from it."""
 
 
 class AccountState:

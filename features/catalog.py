@@ -131,16 +131,57 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
         "successful login or payment: failed logins from this IP on other accounts in the hour "
         "before; 0 for failed logins",
     ),
+    # per payee, across senders (the payee stage, features/payee.py); neutral for logins and
+    # payments without a payee account
+    "payee_senders_24h": (int, "other accounts that paid this payee in the 24 h before (<= 64)"),
+    "payee_senders_7d": (int, "other accounts that paid this payee in the 7 days before (<= 64)"),
+    "payee_inbound_24h": (float, "paid to this payee by anyone in the 24 h before"),
+    "payee_new_sender": (bool, "this account has not paid the payee in the 7 days before"),
+    "payee_forwarded_share_24h": (
+        float,
+        "the payee as an account of this bank: what it paid out in the 24 h before, as a share "
+        "of what it received then (at most 1; 0 when it received nothing)",
+    ),
+    # the account as a receiver (the receiver stage, features/receiver.py): what other
+    # accounts of this bank paid it; 0 for logins
+    "received_1h": (float, "paid to this account by other accounts in the hour before"),
+    "received_24h": (float, "paid to this account by other accounts in the 24 h before"),
+    "received_senders_24h": (int, "accounts that paid this account in the 24 h before (<= 64)"),
+    "amount_to_received_24h": (
+        float,
+        "this payment's amount / what the account received in the 24 h before (0 if nothing)",
+    ),
 }
 
 ENTITY_OF: Final[dict[str, str]] = {
-    name: "ip"
-    for name in (
-        "ip_failed_logins_5m",
-        "ip_failed_logins_1h",
-        "ip_accounts_1h",
-        "ip_failures_elsewhere_1h",
-    )
+    **{
+        name: "ip"
+        for name in (
+            "ip_failed_logins_5m",
+            "ip_failed_logins_1h",
+            "ip_accounts_1h",
+            "ip_failures_elsewhere_1h",
+        )
+    },
+    **{
+        name: "payee"
+        for name in (
+            "payee_senders_24h",
+            "payee_senders_7d",
+            "payee_inbound_24h",
+            "payee_new_sender",
+            "payee_forwarded_share_24h",
+        )
+    },
+    **{
+        name: "receiver"
+        for name in (
+            "received_1h",
+            "received_24h",
+            "received_senders_24h",
+            "amount_to_received_24h",
+        )
+    },
 }
 """The entity stage that computes a feature, for those not of the event or its account."""
 

@@ -7,6 +7,11 @@ that runs one, between the account step and decide:
 
     featured -> key by entity -> per-key state -> features added -> merged back
              \\-> (no key: neutral features) ------------------------/
+             \\-> (notice key) -> the same per-key state absorbs it, nothing out
+
+- An entity may also take *notices*: an event absorbed by another key's state without
+  features coming back (the payee stage keys a payment by its payee, and notices the
+  payer's state that it paid money out — what "money in, then out" needs).
 
 - Inside a batch a key's events are taken in (event time, event_id) order, so the state
   sees the same sequence however the input was cut into batches, and a replay repeats.
@@ -38,7 +43,15 @@ from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import Features
 from riskflow.features.operator import Featured
 
-__all__ = ["Entity", "EntityLogic", "EntityState", "entity_logic", "entity_stage"]
+__all__ = [
+    "Entity",
+    "EntityLogic",
+    "EntityState",
+    "Notice",
+    "entity_logic",
+    "entity_stage",
+    "home",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -69,10 +82,21 @@ class Entity(Generic[S]):
     """A state from its `to_bytes`, of this version or an older one."""
     neutral: Callable[[], Features]
     """The entity's features for an event without a key, or one the stage failed on."""
+    notice_key: Callable[[Payment | Login], str | None] | None = None
+    """The key whose state is also told of the event (`on_notice`); None: no notices."""
+    on_notice: Callable[[S, Payment | Login], None] | None = None
 
 
-def _order(item: Featured) -> tuple[float, str]:
-    return item.event.ts.timestamp(), item.event.event_id
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An event told to a key's state for its history only: nothing comes out for it."""
+
+    event: Payment | Login
+
+
+def _order(item: Featured | Notice) -> tuple[float, str, int]:
+    # A key's own event before a notice at the same instant, in every replay alike.
+    return item.event.ts.timestamp(), item.event.event_id, isinstance(item, Notice)
 
 
 def _with(item: Featured, extra: Features) -> Featured:
@@ -83,7 +107,7 @@ def _ignore(_entity: str, _error: str) -> None:
     pass
 
 
-class EntityLogic(StatefulBatchLogic[Featured, Featured, bytes], Generic[S]):
+class EntityLogic(StatefulBatchLogic[Featured | Notice, Featured, bytes], Generic[S]):
     """One key's state, its last snapshot and the events absorbed since (to rebuild the
     state without a failed event, as `AccountLogic` does)."""
 
@@ -101,7 +125,7 @@ class EntityLogic(StatefulBatchLogic[Featured, Featured, bytes], Generic[S]):
         self.entity = entity
         self.state = state
         self._base = base
-        self._since: list[Featured] = []
+        self._since: list[Featured | Notice] = []
         self._live = live
         self._expiry_s = idle_expiry_s
         self._clock = clock
@@ -113,28 +137,37 @@ class EntityLogic(StatefulBatchLogic[Featured, Featured, bytes], Generic[S]):
         state = entity.new() if self._base is None else entity.load(self._base)
         for item in self._since:
             try:
-                state.observe(item.event)
+                self._absorb(state, item)
             except Exception as exc:  # absorbed once from this very state: not expected
                 _log.error("%s step: replayed event failed: %s", entity.name, type(exc).__name__)
         return state
 
-    def on_batch(self, values: list[Featured]) -> tuple[list[Featured], bool]:
+    def _absorb(self, state: S, item: Featured | Notice) -> Features | None:
+        if isinstance(item, Notice):
+            if self.entity.on_notice is not None:
+                self.entity.on_notice(state, item.event)
+            return None
+        return state.observe(item.event)
+
+    def on_batch(self, values: list[Featured | Notice]) -> tuple[list[Featured], bool]:
         out: list[Featured] = []
         for item in sorted(values, key=_order):
             try:
-                extra = self.state.observe(item.event)
+                extra = self._absorb(self.state, item)
             except Exception as exc:
                 name = self.entity.name
                 error = type(exc).__name__
                 # No key, no payload: log lines leave the bank's data perimeter.
                 _log.warning("%s step failed on an event: %s", name, error)
                 self._on_error(name, error)
-                out.append(_with(item, self.entity.neutral()))
+                if isinstance(item, Featured):
+                    out.append(_with(item, self.entity.neutral()))
                 self.state = self._restore()
                 self._base, self._since = self.state.to_bytes(), []
                 continue
             self._since.append(item)
-            out.append(_with(item, extra))
+            if extra is not None and isinstance(item, Featured):
+                out.append(_with(item, extra))
         if self._live:
             self.active_at = self._clock()
         return out, StatefulBatchLogic.RETAIN
@@ -185,6 +218,16 @@ def _has_key(pair: tuple[str | None, Featured]) -> TypeGuard[tuple[str, Featured
     return pair[0] is not None
 
 
+def _notices(
+    notice_key: Callable[[Payment | Login], str | None],
+) -> Callable[[Featured], list[tuple[str, Featured | Notice]]]:
+    def tell(item: Featured) -> list[tuple[str, Featured | Notice]]:
+        key = notice_key(item.event)
+        return [] if key is None else [(key, Notice(item.event))]
+
+    return tell
+
+
 @operator
 def entity_stage(
     step_id: str,
@@ -200,12 +243,40 @@ def entity_stage(
     when its event has none."""
     key, neutral = entity.key, entity.neutral
     split = op.branch("has_key", op.map("key", up, lambda item: (key(item.event), item)), _has_key)
+    keyed: Stream[tuple[str, Featured | Notice]] = split.trues
+    if entity.notice_key is not None:
+        told = op.flat_map("notices", up, _notices(entity.notice_key))
+        keyed = op.merge("with_notices", keyed, told)
     state = op.stateful_batch(
         "state",
-        split.trues,
+        keyed,
         entity_logic(
             entity, live=live, idle_expiry_s=idle_expiry_s, clock=clock, on_error=on_error
         ),
     )
     around = op.map("neutral", split.falses, lambda pair: _with(pair[1], neutral()))
     return op.merge("merge", op.key_rm("unkey", state), around)
+
+
+class _PassThrough(StatefulBatchLogic[Featured, Featured, None]):
+    def on_batch(self, values: list[Featured]) -> tuple[list[Featured], bool]:
+        return values, StatefulBatchLogic.DISCARD
+
+    def snapshot(self) -> None:  # discarded after every batch: nothing to keep
+        return None
+
+
+def _account_key(item: Featured) -> str:
+    return item.event.account_id
+
+
+@operator
+def home(step_id: str, up: Stream[Featured]) -> Stream[Featured]:
+    """The events back on their account's worker, after stages keyed by something else.
+
+    Each process then decides for its own share of accounts, however a hot payee or IP
+    concentrated the entity stages, and an account's decisions are always made in the same
+    process. No state is kept.
+    """
+    keyed = op.key_on("by_account", up, _account_key)
+    return op.key_rm("unkey", op.stateful_batch("route", keyed, lambda _: _PassThrough()))

@@ -2,7 +2,9 @@
 
     raw -> parse -> (dead letters)
                \\-> key by account -> features (per-account state) -> ip (per-IP state,
-                   across accounts) -> decide (lists, limits, rules, policy) -> remember
+                   across accounts) -> payee (per payee, across senders) -> receiver
+                   (what each account received)
+                   -> decide (lists, limits, rules, policy) -> remember
                    -> decisions; alerts, customer notifications, Redis
                                   \\-> (a redelivered event_id, around decide) -> remember
 
@@ -41,10 +43,15 @@ from riskflow.connectors.redis_store import RedisSink
 from riskflow.connectors.simulated import simulator_source
 from riskflow.contract.messages import DeadLetter, Feedback
 from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse
-from riskflow.features.entity import entity_stage
+from riskflow.features.catalog import Features
+from riskflow.features.entity import entity_stage, home
 from riskflow.features.ip import IPConfig, ip_entity
 from riskflow.features.ip import neutral as ip_neutral
 from riskflow.features.operator import Duplicate, Featured, account_logic, internal_dead_letter
+from riskflow.features.payee import neutral as payee_neutral
+from riskflow.features.payee import payee_entity
+from riskflow.features.receiver import neutral as receiver_neutral
+from riskflow.features.receiver import receiver_entity
 from riskflow.flows.config import (
     FileInput,
     FileOutput,
@@ -184,23 +191,43 @@ def _as_dead(item: object) -> DeadLetter:
     return item
 
 
-def _with_neutral_ip(item: Featured) -> Featured:
-    return dataclasses.replace(item, features={**item.features, **ip_neutral()})
+def _with_neutral(neutral: Callable[[], Features]) -> Callable[[Featured], Featured]:
+    def add(item: Featured) -> Featured:
+        return dataclasses.replace(item, features={**item.features, **neutral()})
+
+    return add
 
 
 def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stream[Featured]:
     """The cross-account entity stages, each adding its features to every event."""
     conf = settings.features
-    if not conf.ip_stage:
-        return op.map("ip_off", flow_in, _with_neutral_ip)
-    return entity_stage(
-        "ip",
-        flow_in,
-        ip_entity(IPConfig(accounts_cap=conf.ip_accounts_cap)),
-        live=live,
-        idle_expiry_s=conf.ip_idle_expiry_days * 86400.0,
-        on_error=observe_entity_error,
+    by_ip = (
+        entity_stage(
+            "ip",
+            flow_in,
+            ip_entity(IPConfig(accounts_cap=conf.ip_accounts_cap)),
+            live=live,
+            idle_expiry_s=conf.ip_idle_expiry_days * 86400.0,
+            on_error=observe_entity_error,
+        )
+        if conf.ip_stage
+        else op.map("ip_off", flow_in, _with_neutral(ip_neutral))
     )
+    if not conf.payee_stage:
+        neutral = _with_neutral(lambda: {**payee_neutral(), **receiver_neutral()})
+        return op.map("payee_off", by_ip, neutral)
+    stages = (("payee", payee_entity()), ("receiver", receiver_entity()))
+    out = by_ip
+    for step_id, entity in stages:
+        out = entity_stage(
+            step_id,
+            out,
+            entity,
+            live=live,
+            idle_expiry_s=conf.payee_idle_expiry_days * 86400.0,
+            on_error=observe_entity_error,
+        )
+    return out
 
 
 def _decide_one(decider: Decider, item: Featured) -> Verdict | DeadLetter:
@@ -315,8 +342,9 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     # A redelivered event_id goes around decide: its decision was made once already.
     repeats = op.branch("repeats", absorbed.falses, _is_duplicate)
     models = build_models(settings)
-    # Then the cross-account stages (per IP), each adding its features to the event.
-    entities = _entities(absorbed.trues, settings, live)
+    # Then the cross-account stages (per IP, payee, receiver), each adding its features to the
+    # event, and the event back to its account's worker to be decided.
+    entities = home("home", _entities(absorbed.trues, settings, live))
     decided = op.branch(
         "decided",
         op.flat_map_batch(

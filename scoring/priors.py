@@ -7,7 +7,7 @@ anomaly detector's rank contributes base-rate odds multiplied by how rare the ev
 looks (one event in a thousand: a thousand times the odds). They combine as
 independent evidence (a noisy-OR), so the prior is explainable term by term. Every
 term is explicit in config (`priors:`), and every term is also an input of the
-stacker (`scoring.models.bundle`), which learns from labels what it is really worth
+classifier (`scoring.models.bundle`), which learns from labels what it is really worth
 on this bank's traffic. Policy is not evidence: a limit step-up or a lock decides an
 action and never enters here.
 """
@@ -30,9 +30,11 @@ SEVERITY_RANK: Final = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 class Priors(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     severity: dict[str, float] = msgspec.field(
-        default_factory=lambda: {"low": 0.15, "medium": 0.35, "high": 0.65, "critical": 0.95}
+        default_factory=lambda: {"low": 0.01, "medium": 0.10, "high": 0.65, "critical": 0.95}
     )
-    """Probability of fraud that one fired rule of each severity stands for."""
+    """Probability of fraud that one fired rule of each severity stands for: on the policy's
+    default thresholds a low rule alone allows, a medium one challenges, a high one reviews
+    and a critical one blocks."""
     base_rate: float = 0.002
     """Probability of fraud of an event nothing is known about."""
     anomaly_power: float = 1.0
@@ -64,17 +66,17 @@ def _weak_signals(f: Features) -> list[tuple[float, Reason]]:
     out: list[tuple[float, Reason]] = []
     z = float(f["amount_zscore"])
     if z >= 3.0:
-        weight = min(0.3, 0.05 * z)
+        weight = min(0.03, 0.005 * z)
         out.append((weight, Reason("AMOUNT_ANOMALY", f"amount is {z:.1f} std above the profile")))
     if f["is_new_payee"] and float(f["amount_ratio_to_max"]) > 1.5:
-        out.append((0.1, Reason("NEW_PAYEE_LARGE", "new payee and above the largest past amount")))
+        out.append((0.01, Reason("NEW_PAYEE_LARGE", "new payee and above the largest past amount")))
     if f["is_new_device"] and f["event_type"] == "payment":
-        out.append((0.08, Reason("NEW_DEVICE", "payment from a device never used before")))
+        out.append((0.008, Reason("NEW_DEVICE", "payment from a device never used before")))
     if f["hour_unusual"] and f["event_type"] == "payment":
-        out.append((0.05, Reason("UNUSUAL_HOUR", f"hour {f['hour']} is unusual for the account")))
+        out.append((0.005, Reason("UNUSUAL_HOUR", f"hour {f['hour']} is unusual for the account")))
     fails = int(f["failed_logins_1h"])
     if fails >= 2:
-        out.append((min(0.2, 0.04 * fails), Reason("LOGIN_FAILURES", f"{fails} failed logins")))
+        out.append((min(0.02, 0.004 * fails), Reason("LOGIN_FAILURES", f"{fails} failed logins")))
     return out
 
 

@@ -1,19 +1,24 @@
 """A versioned set of trained models, and its checksummed snapshot bytes.
 
-One bundle holds, per event type, a classifier (a River recipe) and a stacker. The
-stacker is where risk is made: it starts from the prior (the evidence's worth as
-configured, `scoring.priors`) as a fixed offset and learns from labels how far the
-classifier's output, the anomaly rank and each rule or list hit move the odds of
-fraud. Its odds are learned on the labelled mix and shifted back to odds on traffic
-by the labelling shares estimated from the stream (`scoring.models.label_rates`).
-A head scores once it has seen enough labels of both classes; its weight against
-the prior then grows with the frauds it has learned from, so the handover from
-priors to the learned model has no step.
+One bundle holds, per event type, a classifier (a River recipe) that makes the risk.
+It reads the event's vector and, beside it, the evidence: the anomaly rank's logit,
+the prior's logit (the evidence's worth as configured, `scoring.priors`) and one
+indicator per rule hit, list hit and weak signal, so it learns from labels how far
+each moves the odds of fraud. Its odds are learned on the labelled mix, with fraud
+labels weighted up, and shifted back to odds on traffic by that weight and by the
+labelling shares estimated from the stream (`scoring.models.label_rates`): a fixed
+monotone correction, so the score ranks exactly as the classifier does. (A second,
+online-learned stacker over the classifier's output ranked worse than the classifier
+alone on the handbook and ULB streams: its weights drift between snapshots.) A head scores
+once it has seen enough labels of both classes; its weight against the prior then
+grows with the frauds it has learned from, so the handover from priors to the
+learned model has no step.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,30 +27,34 @@ from typing import Any, Final
 from riskflow.scoring.models.counterparties import CounterpartyStats
 from riskflow.scoring.models.label_rates import LabelRates
 from riskflow.scoring.models.learners import WEIGHTED_RECIPES, classifier
-from riskflow.scoring.models.logit import OnlineLogit, logit, sigmoid
+from riskflow.scoring.models.logit import logit, sigmoid
 from riskflow.scoring.models.scaling import IndicatorScaler, is_indicator
 from riskflow.scoring.models.vectors import Vector
 
-__all__ = ["COLD", "FrozenBundle", "ModelBundle", "Snapshot", "SnapshotError", "stack_inputs"]
+__all__ = ["COLD", "FrozenBundle", "ModelBundle", "Snapshot", "SnapshotError", "evidence_inputs"]
 
 COLD: Final = "cold"
 _FORMAT: Final = 2
+_EPS: Final = 1e-9
+"""Probabilities are clipped this close to 0 and 1 before their logit is taken."""
 
 
 class SnapshotError(ValueError):
     """A snapshot whose bytes do not match its checksum, or of an unknown format."""
 
 
-def stack_inputs(
-    raw: float, anomaly: float, evidence: Sequence[str], prior: float
-) -> dict[str, float]:
-    """What the stacker reads: the classifier's logit, the anomaly rank's, each hit, and the
-    prior's logit (it is also the offset: this input's weight learns how much of the prior
-    the labels confirm, where the configured worth of a signal does not suit the traffic)."""
-    z = {"classifier": logit(raw), "anomaly": logit(anomaly), "prior": logit(prior)}
+def evidence_inputs(anomaly: float, evidence: Sequence[str], prior: float) -> dict[str, float]:
+    """What the classifier reads beside the event's vector: the anomaly rank's logit, the
+    prior's logit (its weight learns how much of the configured prior the labels bear
+    out) and an indicator per rule hit, list hit and weak signal."""
+    z = {"anomaly_logit": logit(anomaly), "prior_logit": logit(prior)}
     for key in evidence:
         z[key] = 1.0
     return z
+
+
+def _inputs(x: Vector, anomaly: float, evidence: Sequence[str], prior: float) -> Vector:
+    return {**x, **evidence_inputs(anomaly, evidence, prior)}
 
 
 @dataclass
@@ -54,15 +63,20 @@ class _Head:
 
     classifier: Any
     recipe: str = "logistic"
-    stacker: OnlineLogit = field(default_factory=OnlineLogit)
     rates: LabelRates = field(default_factory=LabelRates)
     labels: int = 0
     positives: int = 0
 
-    def raw(self, x: Vector) -> float:
-        return float(self.classifier.predict_proba_one(x).get(True, 0.0))
+    def raw(self, z: Vector) -> float:
+        """The classifier's probability on the labelled mix (fraud weighted up)."""
+        return float(self.classifier.predict_proba_one(z).get(True, 0.0))
 
-    def frozen(self, trust: float) -> _FrozenHead:
+    def offset(self, fraud_weight: float) -> float:
+        """Added to the classifier's logit, it gives the log-odds on traffic."""
+        weight = fraud_weight if self.recipe in WEIGHTED_RECIPES else 1.0
+        return -math.log(weight) - self.rates.shift
+
+    def frozen(self, trust: float, fraud_weight: float) -> _FrozenHead:
         weights: dict[str, float] | None = None
         bias = 0.0
         model = None
@@ -83,8 +97,13 @@ class _Head:
                     weights[name] = w
         else:
             model = self.classifier  # a loaded snapshot is this worker's own copy
-        st = self.stacker
-        return _FrozenHead(weights, bias, model, dict(st.weights), st.bias, self.rates.shift, trust)
+        return _FrozenHead(weights, bias, model, self.offset(fraud_weight), trust)
+
+
+def _blend(raw: float, offset: float, prior: float, trust: float) -> float:
+    base = logit(prior)
+    learned = logit(raw, _EPS) + offset
+    return sigmoid(base + trust * (learned - base))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,30 +111,30 @@ class _FrozenHead:
     weights: dict[str, float] | None
     bias: float
     model: Any
-    stack_weights: dict[str, float]
-    stack_bias: float
-    shift: float
+    offset: float
+    """From the classifier's logit to log-odds on traffic."""
     trust: float
     """0..1: how much of the learned departure from the prior is used."""
 
-    def raw(self, x: Vector) -> float:
+    def raw(self, x: Vector, anomaly: float, evidence: Sequence[str], prior: float) -> float:
         w = self.weights
         if w is None:
-            return float(self.model.predict_proba_one(x).get(True, 0.0))
-        z = self.bias
+            z = _inputs(x, anomaly, evidence, prior)
+            return float(self.model.predict_proba_one(z).get(True, 0.0))
+        s = self.bias
         for name, value in x.items():
             weight = w.get(name)
             if weight is not None:
-                z += weight * value
-        return sigmoid(z)
+                s += weight * value
+        for name, value in evidence_inputs(anomaly, evidence, prior).items():
+            weight = w.get(name)
+            if weight is not None:
+                s += weight * value
+        return sigmoid(s)
 
     def predict(self, x: Vector, anomaly: float, evidence: Sequence[str], prior: float) -> float:
-        base = logit(prior)
-        z = base + self.shift + self.stack_bias
-        sw = self.stack_weights
-        for name, value in stack_inputs(self.raw(x), anomaly, evidence, prior).items():
-            z += sw.get(name, 0.0) * value
-        return sigmoid(base + self.trust * (z - self.shift - base))
+        raw = self.raw(x, anomaly, evidence, prior)
+        return _blend(raw, self.offset, prior, self.trust)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,14 +215,8 @@ class ModelBundle:
         if not self.warm(event_type):
             return None
         head = self.heads[event_type]
-        return self._blend(event_type, stack_inputs(head.raw(x), anomaly, evidence, prior), prior)
-
-    def _blend(self, event_type: str, z: dict[str, float], prior: float) -> float:
-        head = self.heads[event_type]
-        base = logit(prior)
-        shift = head.rates.shift
-        learned = head.stacker.decision(z, offset=base + shift) - shift
-        return sigmoid(base + self._trust(event_type) * (learned - base))
+        raw = head.raw(_inputs(x, anomaly, evidence, prior))
+        return _blend(raw, head.offset(self.fraud_weight), prior, self._trust(event_type))
 
     def learn(
         self,
@@ -221,16 +234,17 @@ class ModelBundle:
     ) -> float | None:
         """Learn one label; returns the prediction made just before (prequential)."""
         head = self.heads[event_type]
-        z = stack_inputs(head.raw(x), anomaly, evidence, prior)
-        before = self._blend(event_type, z, prior) if self.warm(event_type) else None
+        z = _inputs(x, anomaly, evidence, prior)
+        before = None
+        if self.warm(event_type):
+            before = _blend(
+                head.raw(z), head.offset(self.fraud_weight), prior, self._trust(event_type)
+            )
         if head.recipe in WEIGHTED_RECIPES:
-            head.classifier.learn_one(x, fraud, w=self.fraud_weight if fraud else 1.0)
+            head.classifier.learn_one(z, fraud, w=self.fraud_weight if fraud else 1.0)
         else:
-            head.classifier.learn_one(x, fraud)
+            head.classifier.learn_one(z, fraud)
         head.rates.learn(seq, fraud)
-        # The stacker learns from the classifier's output before this label, as it will see
-        # it, on the labelled mix: the prior enters in labelled-mix odds.
-        head.stacker.learn(z, fraud, offset=logit(prior) + head.rates.shift)
         head.labels += 1
         head.positives += fraud
         self.received += not derived
@@ -243,7 +257,7 @@ class ModelBundle:
             self.version,
             self.as_of,
             {
-                t: (h.frozen(self._trust(t)) if self.warm(t) else None)
+                t: (h.frozen(self._trust(t), self.fraud_weight) if self.warm(t) else None)
                 for t, h in self.heads.items()
             },
             self.counterparties,

@@ -28,7 +28,8 @@ class LoggedEvent(msgspec.Struct, frozen=True, array_like=True):
     anomaly: float
     """The anomaly detector's rank of the event, in [0, 1) (0.5 when not scored)."""
     rules: float
-    """The prior at decision time (`scoring.priors`): the stacker's offset."""
+    """The prior at decision time (`scoring.priors`): a classifier input, and what the
+    risk is blended from while the model is still earning trust."""
     parties: list[str] = []
     """The event's counterparties (`payee:X`, ...): the label teaches about them too."""
     action: str = ""

@@ -2,7 +2,7 @@
 
 Labels over-represent fraud: a bank labels most frauds (chargebacks, reports) and
 few legitimate payments, a card data set with a chargeback window labels them all.
-The stacker learns odds on the labelled mix; to turn them into odds on traffic the
+The classifier learns odds on the labelled mix; to turn them into odds on traffic the
 learner needs the two labelling shares. Every logged event carries its ordinal
 `seq` among the events of its type scored so far, so over the last `window` labels
 the number of events scored between the oldest and the newest labelled one is

@@ -4,7 +4,8 @@ A recipe is a River estimator. `logistic` (scaling plus logistic regression) is 
 default: it scores in a few microseconds as one weighted sum once frozen, and on the
 public benchmarks the alternatives did not pay for their cost (docs/performance.md,
 `riskflow bench models`). Fraud is rare, so fraud labels weigh more when the
-classifier learns to rank; the stacker (`scoring.models.logit`) calibrates.
+classifier learns to rank; the bundle (`scoring.models.bundle`) takes that weight
+back out of its odds.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""A small online logistic regression with an offset: the stacker that turns evidence into risk.
+"""Logits, and a small online logistic regression with an offset.
 
-The stacker must start from the priors and learn only how far the labels say each
-piece of evidence departs from them. That needs an *offset* (the prior's logit,
-added with a fixed weight of one) and weights that start at zero, which River's
-linear models do not offer; the model is a few lines, and its state is plain data
-(two floats and a dict), so a snapshot of it carries no code.
+`OnlineLogit` was the stacker over the classifier's output; the classifier now reads
+the evidence itself (`scoring.models.bundle`). It stays so that snapshots published
+before can still be read.
 """
 
 from __future__ import annotations

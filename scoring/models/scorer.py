@@ -96,8 +96,8 @@ class ModelScorer:
     def score(
         self, event: Payment | Login, features: Features, hits: list[RuleHit], evidence: list[str]
     ) -> ModelScore:
-        """`hits`: the evidence hits (rules, lists) for the prior; `evidence`: their stacker
-        input names."""
+        """`hits`: the evidence hits (rules, lists) for the prior; `evidence`: their
+        classifier input names."""
         event_type = "payment" if isinstance(event, Payment) else "login"
         self._seq[event_type] += 1
         x = vector(event, features)

@@ -443,13 +443,13 @@ def model_decider(probability: float | None, combine: str, lists=None) -> Decide
 def test_the_score_is_the_models_probability_and_lists_rules_decide_the_action():
     lists = ListIndex([entry("deny", "payee", "MULE")])
     event = payment(payee_account="MULE")
-    both = decide(model_decider(0.05, "both", lists), event)
+    both = decide(model_decider(0.02, "both", lists), event)
     # Policy is not evidence: the deny hit blocks, the score stays the model's probability.
-    assert both.decision.action == "block" and both.decision.score == 0.05
+    assert both.decision.action == "block" and both.decision.score == 0.02
     assert both.decision.reasons[0].code == "DENY_PAYEE"
-    alone = decide(model_decider(0.05, "model", lists), event)
-    # The deny hit still shows in the reasons, but the model's 0.05 decides.
-    assert alone.decision.action == "allow" and alone.decision.score == 0.05
+    alone = decide(model_decider(0.02, "model", lists), event)
+    # The deny hit still shows in the reasons, but the model's 0.02 (below challenge) decides.
+    assert alone.decision.action == "allow" and alone.decision.score == 0.02
     assert alone.decision.model_version == "champion-7"
     risky = decide(model_decider(0.95, "model"), payment())
     assert risky.decision.action == "block" and risky.decision.reasons[0].code == "MODEL_SCORE"

@@ -49,7 +49,8 @@ def test_severity_weights_come_from_config():
 def test_weak_signals_add_evidence_and_name_their_stacker_inputs():
     f = defaults() | {"amount_zscore": 6.0, "is_new_device": True, "event_type": "payment"}
     p = prior([], f, PRIORS)
-    assert 0.3 < p.value < 0.5
+    # Independent evidence: base rate, 6 std (0.03) and a new device (0.008) as a noisy-OR.
+    assert p.value == pytest.approx(1 - (1 - 0.002) * (1 - 0.03) * (1 - 0.008))
     assert {r.code for r in p.reasons} == {"AMOUNT_ANOMALY", "NEW_DEVICE"}
     assert set(p.signals) == {"signal:AMOUNT_ANOMALY", "signal:NEW_DEVICE"}
     assert prior([], f, Priors(weak_signals=False)).signals == []
