@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from riskflow.connectors.kafka import ensure_topics
 from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_store import account_key
+from riskflow.scoring.models.signing import SnapshotSigner
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.emitter import SimRecord
 from riskflow.simulator.stream import generate
@@ -104,6 +106,11 @@ def _create_topics(bootstrap: str, tag: str, partitions: int) -> dict[str, str]:
     return topics
 
 
+_KEY_ENV = "RISKFLOW_SNAPSHOT_KEY"
+_KEY = secrets.token_hex(32)
+"""One key for the whole benchmark: every restart verifies what the last one signed."""
+
+
 def _write_config(work: Path, run: _Run, bootstrap: str, redis_url: str, interval: float) -> Path:
     config = work / f"{run.name}.yaml"
     settings = {
@@ -112,7 +119,7 @@ def _write_config(work: Path, run: _Run, bootstrap: str, redis_url: str, interva
         "kafka": {"bootstrap_servers": bootstrap, "topics": run.topics},
         "redis": {"url": redis_url, "key_prefix": run.prefix},
         # Snapshots often enough that most restarts have a model to come back to.
-        "models": {"backend": "redis", "every_labels": 200},
+        "models": {"backend": "redis", "every_labels": 200, "signing_key_env": _KEY_ENV},
         "metrics": {"enabled": False},
         "recovery": {
             "directory": str(work / f"{run.name}-recovery"),
@@ -126,6 +133,7 @@ def _write_config(work: Path, run: _Run, bootstrap: str, redis_url: str, interva
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     # The file's addresses, not the caller's environment, which would override them.
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")}
+    env[_KEY_ENV] = _KEY
     with open(log, "ab") as out:
         # Its own session, so that one killpg reaches whatever the flow spawns.
         return subprocess.Popen(
@@ -243,7 +251,9 @@ def _execute(
 ) -> None:
     config = _write_config(work, run, bootstrap, redis_url, interval)
     log = work / f"{run.name}.log"
-    store = RedisModelStore(redis.Redis.from_url(redis_url), run.prefix)
+    store = RedisModelStore(
+        redis.Redis.from_url(redis_url), run.prefix, signer=SnapshotSigner([_KEY.encode()])
+    )
     watch = _Watch(bootstrap, run.topics, wanted)
     began = time.monotonic()
     flow = _start(config, log)

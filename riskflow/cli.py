@@ -26,6 +26,7 @@ from riskflow.flows.config import (
     SimulatorInput,
     load_settings,
 )
+from riskflow.flows.models import snapshot_signer
 from riskflow.flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
@@ -185,6 +186,11 @@ def run(
 ) -> None:
     """Run the flow as configured (Kafka and Redis in production)."""
     settings = _load(config)
+    if settings.models.enabled and settings.models.backend == "redis":
+        try:
+            snapshot_signer(settings.models)
+        except ConfigError as exc:
+            _fail(str(exc))
     addr = addresses.split(";") if addresses else None
     if addr and len(addr) > 1 and settings.models.enabled and settings.models.backend == "memory":
         # Each process would learn alone and never see the others' decisions.

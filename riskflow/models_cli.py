@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,8 @@ from rich.table import Table
 
 from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_store import RedisSettings
-from riskflow.flows.config import load_settings
+from riskflow.flows.config import ConfigError, load_settings
+from riskflow.flows.models import snapshot_signer
 
 __all__ = ["models_app"]
 
@@ -28,21 +30,29 @@ ConfigOpt = Annotated[
 
 
 def _store(config: Path | None) -> RedisModelStore:
-    conf = load_settings(config).redis or RedisSettings()
-    return RedisModelStore(redis.Redis.from_url(conf.url), conf.key_prefix)
+    """The configured store, verifying and signing with the flow's keys (one line, exit 2,
+    when the config or the key is unusable)."""
+    try:
+        settings = load_settings(config)
+        signer = snapshot_signer(settings.models)
+    except ConfigError as exc:
+        print(f"riskflow: {exc}", file=sys.stderr, flush=True)
+        raise typer.Exit(2) from None
+    conf = settings.redis or RedisSettings()
+    return RedisModelStore(redis.Redis.from_url(conf.url), conf.key_prefix, signer=signer)
 
 
 @models_app.command()
 def show(config: ConfigOpt = None) -> None:
-    """The newest snapshots of the champion and the challenger."""
+    """The newest snapshots of the champion and the challenger that verify under the key."""
     store = _store(config)
     table = Table(title="model snapshots")
-    for col in ("role", "version", "learned up to", "checksum"):
+    for col in ("role", "version", "learned up to", "bytes"):
         table.add_column(col)
     for role in ("champion", "challenger"):
         for snap in store.since(role, -1.0)[-3:]:
             at = datetime.fromtimestamp(snap.as_of, UTC).isoformat(timespec="seconds")
-            table.add_row(role, snap.version, at, snap.checksum[:16])
+            table.add_row(role, snap.version, at, str(len(snap.blob or b"")))
     Console().print(table)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from riskflow.connectors.metrics import observe_snapshot_refused
 from riskflow.contract.messages import DeadLetter, Feedback
 from riskflow.scoring.models.bundle import ModelBundle, SnapshotError
 from riskflow.scoring.models.counterparties import CounterpartyStats
@@ -115,6 +116,7 @@ class Learner:
         self.state = _State(self._resume(cfg.champion), self._challenger())
         self._waiting: dict[str, float] = {}
         """Wall-clock time each label first waited for its event (live input only)."""
+        self._not_adopted: tuple[str, float] | None = None
 
     def _challenger(self) -> ModelBundle | None:
         if self.cfg.challenger is None:
@@ -134,7 +136,8 @@ class Learner:
                 try:
                     return snap.load()
                 except SnapshotError as exc:
-                    log.error("skipping snapshot: %s", exc)
+                    observe_snapshot_refused(exc.reason)
+                    log.error("skipping model snapshot: %s (%s)", exc, exc.reason)
         return self._fresh(name, self.cfg.learning_rate, self.cfg.counterparty_slots)
 
     def _fresh(self, name: str, learning_rate: float, slots: int) -> ModelBundle:
@@ -159,12 +162,23 @@ class Learner:
 
     def _adopt_promotion(self) -> None:
         newest = self.store.newest(self.cfg.champion)
-        if newest is not None and self.state.published and newest[0] != self.state.published:
-            # Someone promoted a challenger: keep learning from the promoted model.
-            for snap in reversed(self.store.since(self.cfg.champion, -1.0)):
-                if snap.version == newest[0]:
+        if newest is None or not self.state.published or newest[0] == self.state.published:
+            return
+        if newest == self._not_adopted:
+            return  # refused once already: not read again on every batch
+        # Someone promoted a challenger: keep learning from the promoted model.
+        for snap in reversed(self.store.since(self.cfg.champion, -1.0)):
+            if snap.version == newest[0]:
+                try:
                     self.state.champion = snap.load()
-                    self.state.published = snap.version
+                except SnapshotError as exc:
+                    observe_snapshot_refused(exc.reason)
+                    log.error("not adopting model snapshot: %s (%s)", exc, exc.reason)
+                    break
+                self.state.published = snap.version
+                return
+        # Refused by the store or unreadable: keep learning on the model in hand.
+        self._not_adopted = newest
 
     def _waited_out(self, fb: Feedback, label_time_waited: float) -> bool:
         if label_time_waited < self.cfg.hold_s:

@@ -83,7 +83,7 @@ def test_the_same_labels_give_the_same_snapshots_however_they_are_batched():
             # Within a batch labels may come in any order; they are learned in label-time order.
             part = labels[i : i + batch]
             learner.on_batch(part[::-1])
-        snapshots.append([(s.version, s.checksum) for s in store.since("champion", -1.0)])
+        snapshots.append([(s.version, s.blob) for s in store.since("champion", -1.0)])
     assert snapshots[0] == snapshots[1] == snapshots[2]
 
 
