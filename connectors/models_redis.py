@@ -49,6 +49,9 @@ class RedisModelStore:
         self.keep = keep
         self.signer = signer
         self._refused: set[tuple[str, str, bytes]] = set()
+        self._skipped: set[tuple[str, str]] = set()
+        """Versions refused, passed over by `newest`: a planted entry with a far-future time
+        would otherwise stay the newest, and workers would never look for a newer model."""
         self.refused = 0
         """Snapshots refused (read or published) by this store object."""
 
@@ -57,6 +60,9 @@ class RedisModelStore:
         # reported again.
         digest = hashlib.sha256(repr(sorted(fields.items())).encode()).digest()
         seen = (name, version, digest)
+        if len(self._skipped) >= _REMEMBERED:
+            self._skipped.clear()
+        self._skipped.add((name, version))
         if seen in self._refused:
             return
         if len(self._refused) >= _REMEMBERED:
@@ -81,6 +87,7 @@ class RedisModelStore:
             # Never a pickle instead: every worker would run whatever the store held.
             self._refuse(name, snapshot.version, "not_shareable", {})
             return
+        self._skipped.discard((name, snapshot.version))
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(
             self._snap(name, snapshot.version),
@@ -100,8 +107,18 @@ class RedisModelStore:
             pipe.execute()
 
     def newest(self, name: str) -> tuple[str, float] | None:
-        top: Any = self.client.zrange(self._index(name), -1, -1, withscores=True)
-        return (top[0][0].decode(), float(top[0][1])) if top else None
+        """The newest entry not already refused (one not yet read is returned unverified:
+        `since` verifies it)."""
+        start = 0
+        while True:
+            top: Any = self.client.zrevrange(self._index(name), start, start + 7, withscores=True)
+            if not top:
+                return None
+            for raw, score in top:
+                version = raw.decode()
+                if (name, version) not in self._skipped:
+                    return (version, float(score))
+            start += len(top)
 
     def since(self, name: str, as_of: float) -> list[Snapshot]:
         versions: Any = self.client.zrangebyscore(self._index(name), f"({as_of}", "+inf")
