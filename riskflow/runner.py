@@ -197,10 +197,14 @@ def recovery_config(settings: Settings) -> RecoveryConfig | None:
     if rec.directory is None:
         return None
     directory = Path(rec.directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    # The state in it is pickled: whoever can write it runs code in the flow on restart.
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     # A fresh directory gets its partitions; an existing one is resumed from.
     if not any(directory.glob("part-*.sqlite3")):
+        directory.chmod(0o700)
         init_db_dir(directory, rec.partitions)
+        for part in directory.glob("part-*.sqlite3"):
+            part.chmod(0o600)
     return RecoveryConfig(directory, backup_interval=timedelta(seconds=rec.backup_interval_s))
 
 
