@@ -131,7 +131,7 @@ class ModelsSettings(_Strict, frozen=True):
     whoever can write Redis must not be able to make every worker load their model."""
 
     def __post_init__(self) -> None:
-        if self.backend != "redis":
+        if self.backend != "redis" or not self.enabled:
             return
         if not (self.signing_key_env or self.signing_key_file):
             raise ValueError(

@@ -16,6 +16,7 @@ from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_store import RedisSettings
 from riskflow.flows.config import ConfigError, load_settings
 from riskflow.flows.models import snapshot_signer
+from riskflow.scoring.models.bundle import SnapshotError
 
 __all__ = ["models_app"]
 
@@ -59,5 +60,10 @@ def show(config: ConfigOpt = None) -> None:
 @models_app.command()
 def promote(config: ConfigOpt = None) -> None:
     """Make the challenger the champion: every worker swaps to it within a second."""
-    version = _store(config).promote("challenger", "champion")
+    try:
+        version = _store(config).promote("challenger", "champion")
+    except (KeyError, SnapshotError):
+        # Refused snapshots were already reported, one line each, by the store.
+        print("riskflow: no challenger snapshot that verifies to promote", file=sys.stderr)
+        raise typer.Exit(1) from None
     console.print(f"champion is now {version}")

@@ -7,8 +7,11 @@ import uuid
 
 import msgspec
 import pytest
+import yaml
 from prometheus_client import REGISTRY
+from typer.testing import CliRunner
 
+from riskflow.cli import app
 from riskflow.connectors.models_redis import RedisFeatureLog, RedisModelStore
 from riskflow.scoring.models.bundle import ModelBundle
 from riskflow.scoring.models.holder import ModelHolder
@@ -16,7 +19,7 @@ from riskflow.scoring.models.learning import Learner, LearnerConfig
 from riskflow.scoring.models.signing import SnapshotSigner
 from tests.connectors.test_models_redis import feed
 from tests.infra.pickle_marker import marker_pickle
-from tests.infra.snapshot_keys import KEY, OTHER_KEY, OTHER_SIGNER, SIGNER
+from tests.infra.snapshot_keys import KEY, KEY_ENV, OTHER_KEY, OTHER_SIGNER, SIGNER
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +144,27 @@ def test_snapshot_fields_in_redis_are_data_and_a_signature():
     assert blob is not None and msgspec.msgpack.decode(blob)["format"] == 1
     assert len(SIGNER.sign(blob)) == 64 and SIGNER.verify(blob, SIGNER.sign(blob))
     assert not OTHER_SIGNER.verify(blob, SIGNER.sign(blob))
+
+
+def test_promote_refuses_a_challenger_signed_with_another_key(
+    redis_client, redis_url, prefix, tmp_path
+):
+    forged = ModelBundle(name="challenger", received=10)
+    snap = forged.to_snapshot()
+    key = f"{prefix}:models:challenger"
+    fields = {"blob": snap.blob, "sig": OTHER_SIGNER.sign(snap.blob), "as_of": repr(snap.as_of)}
+    redis_client.hset(f"{key}:snap:{snap.version}", mapping=fields)
+    redis_client.zadd(f"{key}:index", {snap.version: snap.as_of})
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "redis": {"url": redis_url, "key_prefix": prefix},
+                "models": {"backend": "redis", "signing_key_env": KEY_ENV},
+            }
+        )
+    )
+    done = CliRunner(env={KEY_ENV: KEY}).invoke(app, ["models", "promote", "--config", str(config)])
+    assert done.exit_code == 1
+    assert "no challenger snapshot that verifies" in done.output
+    assert RedisModelStore(redis_client, prefix, signer=SIGNER).newest("champion") is None

@@ -203,3 +203,9 @@ def test_run_without_a_usable_signing_key_refuses_to_start_in_one_line(tmp_path,
     assert "Traceback" not in done.stderr and "tiny-key" not in done.stderr  # no key echoed
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and said in lines[0]
+
+
+def test_models_switched_off_need_no_signing_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("models: {enabled: false, backend: redis}\n")
+    assert load_settings(path, env={}).models.enabled is False
