@@ -52,8 +52,6 @@ class RedisModelStore:
         self._skipped: set[tuple[str, str]] = set()
         """Versions refused, passed over by `newest`: a planted entry with a far-future time
         would otherwise stay the newest, and workers would never look for a newer model."""
-        self.refused = 0
-        """Snapshots refused (read or published) by this store object."""
 
     def _refuse(self, name: str, version: str, reason: str, fields: dict[Any, Any]) -> None:
         # Keyed by what was stored, so a snapshot rewritten under the same version is
@@ -68,13 +66,9 @@ class RedisModelStore:
         if len(self._refused) >= _REMEMBERED:
             self._refused.clear()
         self._refused.add(seen)
-        self.refused += 1
         observe_snapshot_refused(reason)
-        log.error("refusing model snapshot %s/%s: %s", name, version[:80], reason)
-
-    def report_refused(self, name: str, snapshot: Snapshot, reason: str) -> None:
-        """A verified snapshot whose data could not be loaded: reported once like the rest."""
-        self._refuse(name, snapshot.version, reason, {b"blob": snapshot.blob or b""})
+        # The version is whatever was written to the index: quoted, so it stays one line.
+        log.error("refusing model snapshot %s %r: %s", name, version[:80], reason)
 
     def _index(self, name: str) -> str:
         return f"{self.prefix}:models:{name}:index"

@@ -322,14 +322,16 @@ _encoder: Final = msgspec.msgpack.Encoder()
 
 
 def _decode(blob: bytes, version: str, as_of: float) -> ModelBundle:
+    # The version is whatever the store's index says: quoted, so a message stays one line.
+    named = repr(version[:80])
     try:
         state = msgspec.msgpack.decode(blob, type=BundleState)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        raise SnapshotError("malformed", f"snapshot {version}: not a model snapshot") from None
+        raise SnapshotError("malformed", f"snapshot {named}: not a model snapshot") from None
     if not 1 <= state.format <= FORMAT:
-        raise SnapshotError("unknown_format", f"snapshot {version}: unknown format")
+        raise SnapshotError("unknown_format", f"snapshot {named}: unknown format")
     if state.recipe not in RECIPES:
-        raise SnapshotError("unknown_recipe", f"snapshot {version}: unknown recipe")
+        raise SnapshotError("unknown_recipe", f"snapshot {named}: unknown recipe")
     try:
         heads = {
             t: _Head(
@@ -343,9 +345,9 @@ def _decode(blob: bytes, version: str, as_of: float) -> ModelBundle:
         }
         counterparties = decode_counterparties(state.counterparties)
     except SnapshotDataError as exc:
-        raise SnapshotError(exc.reason, f"snapshot {version}: {exc}") from None
+        raise SnapshotError(exc.reason, f"snapshot {named}: {exc}") from None
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, OverflowError):
-        raise SnapshotError("malformed", f"snapshot {version}: not a model snapshot") from None
+        raise SnapshotError("malformed", f"snapshot {named}: not a model snapshot") from None
     bundle = ModelBundle(
         name=state.name,
         learning_rate=state.learning_rate,
@@ -365,7 +367,7 @@ def _decode(blob: bytes, version: str, as_of: float) -> ModelBundle:
     # Version and time are what the store indexes it by: a snapshot copied under another
     # name or time would otherwise be taken for a newer model.
     if bundle.version != version or bundle.as_of != as_of:
-        raise SnapshotError("mismatch", f"snapshot {version}: its content names another")
+        raise SnapshotError("mismatch", f"snapshot {named}: its content names another")
     return bundle
 
 
@@ -383,6 +385,6 @@ class Snapshot:
         """A fresh bundle, this caller's own; SnapshotError if the data is not one."""
         if self.blob is None:
             if self.local is None:
-                raise SnapshotError("malformed", f"snapshot {self.version}: no data")
+                raise SnapshotError("malformed", f"snapshot {self.version[:80]!r}: no data")
             return copy.deepcopy(self.local)
         return _decode(self.blob, self.version, self.as_of)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 
 import msgspec
@@ -55,7 +56,7 @@ def plant(redis_client, prefix: str, version: str, as_of: float, fields: dict) -
 
 
 def test_a_pickle_with_a_correct_sha256_is_refused_and_never_unpickled(
-    redis_client, prefix, tmp_path
+    redis_client, prefix, tmp_path, caplog
 ):
     store, holder, before = trained(redis_client, prefix)
     marker = tmp_path / "code-ran"
@@ -64,9 +65,15 @@ def test_a_pickle_with_a_correct_sha256_is_refused_and_never_unpickled(
     fields = {"blob": payload, "checksum": hashlib.sha256(payload).hexdigest(), "as_of": 2e12}
     plant(redis_client, prefix, "champion-9999", 2e12, fields)
     unsigned = refused("unsigned")
-    bundle = holder.for_event(3e12)
+    with caplog.at_level(logging.ERROR):
+        bundle = holder.for_event(3e12)
     assert not marker.exists()
     assert refused("unsigned") == unsigned + 1
+    (line,) = [
+        r.getMessage() for r in caplog.records if "refusing model snapshot" in r.getMessage()
+    ]
+    assert "\n" not in line and "champion-9999" in line and "unsigned" in line
+    assert str(marker) not in line and len(line) < 200  # no payload
     # The model in hand keeps scoring, unchanged.
     assert bundle is not None and bundle.version == "champion-300"
     assert bundle.predict("payment", X, 0.5, [], 0.01) == before
