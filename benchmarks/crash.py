@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from riskflow.connectors.kafka_client import ClientSection, client_config
 from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.connectors.redis_store import account_key
+from riskflow.scoring.models.signing import SnapshotSigner
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.emitter import SimRecord
 from riskflow.simulator.stream import generate
@@ -109,6 +111,11 @@ def _create_topics(
     return topics
 
 
+_KEY_ENV = "RISKFLOW_SNAPSHOT_KEY"
+_KEY = secrets.token_hex(32)
+"""One key for the whole benchmark: every restart verifies what the last one signed."""
+
+
 def _write_config(
     work: Path,
     run: _Run,
@@ -128,7 +135,7 @@ def _write_config(
         },
         "redis": {"url": redis_url, "key_prefix": run.prefix},
         # Snapshots often enough that most restarts have a model to come back to.
-        "models": {"backend": "redis", "every_labels": 200},
+        "models": {"backend": "redis", "every_labels": 200, "signing_key_env": _KEY_ENV},
         "metrics": {"enabled": False},
         "recovery": {
             "directory": str(work / f"{run.name}-recovery"),
@@ -142,6 +149,7 @@ def _write_config(
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     # The file's addresses, not the caller's environment, which would override them.
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")}
+    env[_KEY_ENV] = _KEY
     with open(log, "ab") as out:
         # Its own session, so that one killpg reaches whatever the flow spawns.
         return subprocess.Popen(
@@ -273,7 +281,11 @@ def _execute(
 ) -> None:
     config = _write_config(work, run, bootstrap, redis_url, interval, client)
     log = work / f"{run.name}.log"
-    store = RedisModelStore(redis_client(RedisSettings(url=redis_url)), run.prefix)
+    store = RedisModelStore(
+        redis_client(RedisSettings(url=redis_url)),
+        run.prefix,
+        signer=SnapshotSigner([_KEY.encode()]),
+    )
     watch = _Watch(bootstrap, run.topics, wanted, client)
     began = time.monotonic()
     flow = _start(config, log)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -340,6 +341,11 @@ def _config(
         # feature log the labels are joined to. The topics' tag keeps the keys apart.
         config["redis"] = {"url": redis_url, "key_prefix": topics["payments"].split(".")[0]}
         config["models"]["backend"] = "redis"
+        # Every restart of this run verifies what the one before signed: one key per run.
+        key = work / "snapshot.key"
+        key.touch(mode=0o600)
+        key.write_text(secrets.token_hex(32) + "\n")
+        config["models"]["signing_key_file"] = str(key)
     path = work / "riskflow.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

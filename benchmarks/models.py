@@ -93,7 +93,7 @@ def bench_models(events: int = 60_000, labels: int = 5_000) -> dict[str, Any]:
         "score_us_per_event": round(score_us, 2),
         "of_which_vector_us": round(vector_us, 2),
         "learn_labels_per_s": round(labels / learn_s),
-        "snapshot_bytes": len(snap.blob),
+        "snapshot_bytes": len(snap.blob or b""),
         "snapshot_write_ms": round(write_ms, 2),
         "snapshot_load_ms": round(load_ms, 2),
         "arf_predict_us": _arf_cost(items[:3000]),

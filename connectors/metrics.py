@@ -14,14 +14,17 @@ import threading
 from collections import Counter as Tally
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
 from riskflow.contract.messages import Alert, DeadLetter, Decision
-from riskflow.scoring.models.learning import Learned
 from riskflow.scoring.models.prequential import Prequential
-from riskflow.scoring.rules.reload import RulesetHolder
+
+if TYPE_CHECKING:
+    # Annotations only: the model code counts its refused snapshots here.
+    from riskflow.scoring.models.learning import Learned
+    from riskflow.scoring.rules.reload import RulesetHolder
 
 __all__ = [
     "ALERTS",
@@ -46,6 +49,7 @@ __all__ = [
     "MODEL_INFO",
     "MODEL_LABELS",
     "MODEL_PRECISION_AT_K",
+    "MODEL_SNAPSHOTS_REFUSED",
     "NOTIFICATIONS",
     "REDIS_DROPPED",
     "REDIS_WRITES",
@@ -63,6 +67,7 @@ __all__ = [
     "observe_entity_error",
     "observe_events_in",
     "observe_learned",
+    "observe_snapshot_refused",
     "observe_verdicts",
 ]
 
@@ -130,6 +135,12 @@ DECISION_SCORE = Histogram(
     "Scores of decisions, by event type and scorer",
     ["event_type", "scorer"],
     buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
+)
+MODEL_SNAPSHOTS_REFUSED = Counter(
+    "riskflow_model_snapshots_refused_total",
+    "Model snapshots not loaded (unsigned, bad_signature, malformed, unknown_format, "
+    "unknown_recipe, mismatch) or not published (not_shareable), by reason",
+    ["reason"],
 )
 REDIS_WRITES = Counter("riskflow_redis_writes_total", "Account records written to Redis")
 REDIS_WRITE_FAILURES = Counter(
@@ -362,3 +373,7 @@ class RulesetObserver:
         for rule_id, n in holder.current().errors.items():
             RULE_ERRORS.labels(rule_id).inc(n - self._errors.get(rule_id, 0))
             self._errors[rule_id] = n
+
+
+def observe_snapshot_refused(reason: str) -> None:
+    MODEL_SNAPSHOTS_REFUSED.labels(reason).inc()

@@ -124,6 +124,29 @@ class ModelsSettings(_Strict, frozen=True):
     feature_log_ttl_days: float = 60.0
     feature_log_cap: int = 2_000_000
     """memory backend: most decisions whose features are kept."""
+    signing_key_env: str | None = None
+    """redis backend: the environment variable holding the key(s) that sign and verify model
+    snapshots (whitespace-separated, at least 32 bytes each; the first signs)."""
+    signing_key_file: str | None = None
+    """redis backend: a file holding such keys, one a line. The key is never in Redis:
+    whoever can write Redis must not be able to make every worker load their model."""
+
+    def __post_init__(self) -> None:
+        if self.backend != "redis" or not self.enabled:
+            return
+        if not (self.signing_key_env or self.signing_key_file):
+            raise ValueError(
+                "models.backend: redis needs models.signing_key_env or models.signing_key_file"
+                " (a snapshot signing key kept out of Redis; docs/operations.md)"
+            )
+        # Here, not at the top: it imports River, which only a redis config needs.
+        from riskflow.scoring.models.snapshot import SHAREABLE
+
+        if self.recipe not in SHAREABLE:
+            raise ValueError(
+                f"models.recipe {self.recipe!r} cannot be shared through models.backend: redis"
+                f" (shareable: {', '.join(sorted(SHAREABLE))})"
+            )
 
 
 class ParseSettings(_Strict, frozen=True):

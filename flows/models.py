@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from riskflow.connectors.redis_client import redis_client
 from riskflow.contract import topics
-from riskflow.flows.config import FileInput, Settings, SimulatorInput
+from riskflow.flows.config import ConfigError, FileInput, ModelsSettings, Settings, SimulatorInput
 from riskflow.scoring.models.featurelog import FeatureLog, MemoryFeatureLog
 from riskflow.scoring.models.holder import ModelHolder
 from riskflow.scoring.models.learning import Learner, LearnerConfig
 from riskflow.scoring.models.scorer import ModelScorer
+from riskflow.scoring.models.signing import SigningKeyError, SnapshotSigner, read_keys
 from riskflow.scoring.models.store import MemoryModelStore, ModelStore
 
-__all__ = ["Models", "build_models"]
+__all__ = ["Models", "build_models", "snapshot_signer"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,16 @@ def _feedback_source(settings: Settings) -> str:
     return settings.kafka.topics.feedback
 
 
+def snapshot_signer(conf: ModelsSettings, env: Mapping[str, str] | None = None) -> SnapshotSigner:
+    """The configured snapshot keys, or a one-line ConfigError that never shows a key."""
+    try:
+        return read_keys(
+            conf.signing_key_env, conf.signing_key_file, os.environ if env is None else env
+        )
+    except SigningKeyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def build_models(settings: Settings) -> Models | None:
     conf = settings.models
     if not conf.enabled:
@@ -52,7 +65,7 @@ def build_models(settings: Settings) -> Models | None:
 
         client = redis_client(settings.redis)
         prefix = settings.redis.key_prefix
-        store = RedisModelStore(client, prefix)
+        store = RedisModelStore(client, prefix, signer=snapshot_signer(conf))
         log = RedisFeatureLog(client, prefix, ttl_s=int(conf.feature_log_ttl_days * 86400))
     else:
         store, log = MemoryModelStore(), MemoryFeatureLog(conf.feature_log_cap)

@@ -28,6 +28,7 @@ from riskflow.flows.config import (
     SimulatorInput,
     load_settings,
 )
+from riskflow.flows.models import snapshot_signer
 from riskflow.flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
@@ -211,6 +212,11 @@ def run(
         try:
             redis_password(settings.redis)
         except RedisSecretError as exc:
+            _fail(str(exc))
+    if settings.models.enabled and settings.models.backend == "redis":
+        try:
+            snapshot_signer(settings.models)
+        except ConfigError as exc:
             _fail(str(exc))
     addr = addresses.split(";") if addresses else None
     if addr and len(addr) > 1 and settings.models.enabled and settings.models.backend == "memory":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,8 @@ from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_client import RedisSettings
 from riskflow.failing import fail, redis_or_fail
 from riskflow.flows.config import ConfigError, load_settings
+from riskflow.flows.models import snapshot_signer
+from riskflow.scoring.models.bundle import SnapshotError
 
 __all__ = ["models_app"]
 
@@ -28,29 +31,38 @@ ConfigOpt = Annotated[
 
 
 def _store(config: Path | None) -> RedisModelStore:
+    """The configured store, verifying and signing with the flow's keys (one line, exit 2,
+    when the config or the key is unusable)."""
     try:
-        conf = load_settings(config).redis or RedisSettings()
+        settings = load_settings(config)
+        signer = snapshot_signer(settings.models)
     except ConfigError as exc:
         fail(str(exc))
-    return RedisModelStore(redis_or_fail(conf), conf.key_prefix)
+    conf = settings.redis or RedisSettings()
+    return RedisModelStore(redis_or_fail(conf), conf.key_prefix, signer=signer)
 
 
 @models_app.command()
 def show(config: ConfigOpt = None) -> None:
-    """The newest snapshots of the champion and the challenger."""
+    """The newest snapshots of the champion and the challenger that verify under the key."""
     store = _store(config)
     table = Table(title="model snapshots")
-    for col in ("role", "version", "learned up to", "checksum"):
+    for col in ("role", "version", "learned up to", "bytes"):
         table.add_column(col)
     for role in ("champion", "challenger"):
         for snap in store.since(role, -1.0)[-3:]:
             at = datetime.fromtimestamp(snap.as_of, UTC).isoformat(timespec="seconds")
-            table.add_row(role, snap.version, at, snap.checksum[:16])
+            table.add_row(role, snap.version, at, str(len(snap.blob or b"")))
     Console().print(table)
 
 
 @models_app.command()
 def promote(config: ConfigOpt = None) -> None:
     """Make the challenger the champion: every worker swaps to it within a second."""
-    version = _store(config).promote("challenger", "champion")
+    try:
+        version = _store(config).promote("challenger", "champion")
+    except (KeyError, SnapshotError):
+        # Refused snapshots were already reported, one line each, by the store.
+        print("riskflow: no challenger snapshot that verifies to promote", file=sys.stderr)
+        raise typer.Exit(1) from None
     console.print(f"champion is now {version}")

@@ -265,10 +265,13 @@ def recovery_config(settings: Settings) -> RecoveryConfig | None:
     if rec.directory is None:
         return None
     directory = Path(rec.directory)
+    # The state in it is pickled: whoever can write it runs code in the flow on restart.
     _private_directory(directory)
     # A fresh directory gets its partitions; an existing one is resumed from.
     if not any(directory.glob("part-*.sqlite3")):
         init_db_dir(directory, rec.partitions)
+        for part in directory.glob("part-*.sqlite3"):
+            part.chmod(0o600)
     return RecoveryConfig(directory, backup_interval=timedelta(seconds=rec.backup_interval_s))
 
 

@@ -1,4 +1,4 @@
-"""A versioned set of trained models, and its checksummed snapshot bytes.
+"""A versioned set of trained models, and its snapshot: the models as data.
 
 One bundle holds, per event type, a classifier (a River recipe) that makes the risk.
 It reads the event's vector and, beside it, the evidence: the anomaly rank's logit,
@@ -17,30 +17,50 @@ learned model has no step.
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import math
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import msgspec
+
 from riskflow.scoring.models.counterparties import CounterpartyStats
 from riskflow.scoring.models.label_rates import LabelRates
-from riskflow.scoring.models.learners import WEIGHTED_RECIPES, classifier
+from riskflow.scoring.models.learners import RECIPES, WEIGHTED_RECIPES, classifier
 from riskflow.scoring.models.logit import logit, sigmoid
 from riskflow.scoring.models.scaling import IndicatorScaler, is_indicator
+from riskflow.scoring.models.snapshot import (
+    FORMAT,
+    BundleState,
+    HeadState,
+    NotShareable,
+    SnapshotDataError,
+    decode_classifier,
+    decode_counterparties,
+    decode_rates,
+    encode_classifier,
+    encode_counterparties,
+    encode_rates,
+)
 from riskflow.scoring.models.vectors import Vector
 
 __all__ = ["COLD", "FrozenBundle", "ModelBundle", "Snapshot", "SnapshotError", "evidence_inputs"]
 
 COLD: Final = "cold"
-_FORMAT: Final = 2
 _EPS: Final = 1e-9
 """Probabilities are clipped this close to 0 and 1 before their logit is taken."""
 
 
 class SnapshotError(ValueError):
-    """A snapshot whose bytes do not match its checksum, or of an unknown format."""
+    """A snapshot refused: unsigned, badly signed, malformed, of an unknown format or recipe.
+
+    `reason` is one of a small closed set (a metric label); the message never quotes the
+    snapshot's bytes."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def evidence_inputs(anomaly: float, evidence: Sequence[str], prior: float) -> dict[str, float]:
@@ -264,26 +284,107 @@ class ModelBundle:
         )
 
     def to_snapshot(self) -> Snapshot:
-        blob = pickle.dumps((_FORMAT, self), protocol=pickle.HIGHEST_PROTOCOL)
-        return Snapshot(self.version, self.as_of, hashlib.sha256(blob).hexdigest(), blob)
+        """The bundle as data; a recipe that cannot be written as data (a forest) gives a
+        snapshot that only this process can load, a private copy, with no bytes."""
+        try:
+            heads = {
+                t: HeadState(
+                    recipe=h.recipe,
+                    classifier=encode_classifier(h.recipe, h.classifier),
+                    rates=encode_rates(h.rates),
+                    labels=h.labels,
+                    positives=h.positives,
+                )
+                for t, h in self.heads.items()
+            }
+        except NotShareable:
+            return Snapshot(self.version, self.as_of, None, copy.deepcopy(self))
+        state = BundleState(
+            name=self.name,
+            recipe=self.recipe,
+            learning_rate=self.learning_rate,
+            origin=self.origin,
+            as_of=self.as_of,
+            received=self.received,
+            min_labels=self.min_labels,
+            min_positives=self.min_positives,
+            ramp_positives=self.ramp_positives,
+            fraud_weight=self.fraud_weight,
+            fraud_label_share=self.fraud_label_share,
+            legit_label_share=self.legit_label_share,
+            heads=heads,
+            counterparties=encode_counterparties(self.counterparties),
+        )
+        return Snapshot(self.version, self.as_of, _encoder.encode(state))
+
+
+_encoder: Final = msgspec.msgpack.Encoder()
+
+
+def _decode(blob: bytes, version: str, as_of: float) -> ModelBundle:
+    # The version is whatever the store's index says: quoted, so a message stays one line.
+    named = repr(version[:80])
+    try:
+        state = msgspec.msgpack.decode(blob, type=BundleState)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise SnapshotError("malformed", f"snapshot {named}: not a model snapshot") from None
+    if not 1 <= state.format <= FORMAT:
+        raise SnapshotError("unknown_format", f"snapshot {named}: unknown format")
+    if state.recipe not in RECIPES:
+        raise SnapshotError("unknown_recipe", f"snapshot {named}: unknown recipe")
+    try:
+        heads = {
+            t: _Head(
+                decode_classifier(h.recipe, h.classifier),
+                h.recipe,
+                rates=decode_rates(h.rates),
+                labels=h.labels,
+                positives=h.positives,
+            )
+            for t, h in state.heads.items()
+        }
+        counterparties = decode_counterparties(state.counterparties)
+    except SnapshotDataError as exc:
+        raise SnapshotError(exc.reason, f"snapshot {named}: {exc}") from None
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, OverflowError):
+        raise SnapshotError("malformed", f"snapshot {named}: not a model snapshot") from None
+    bundle = ModelBundle(
+        name=state.name,
+        learning_rate=state.learning_rate,
+        recipe=state.recipe,
+        origin=state.origin,
+        counterparties=counterparties,
+        heads=heads,
+        as_of=state.as_of,
+        min_labels=state.min_labels,
+        min_positives=state.min_positives,
+        ramp_positives=state.ramp_positives,
+        fraud_weight=state.fraud_weight,
+        fraud_label_share=state.fraud_label_share,
+        legit_label_share=state.legit_label_share,
+        received=state.received,
+    )
+    # Version and time are what the store indexes it by: a snapshot copied under another
+    # name or time would otherwise be taken for a newer model.
+    if bundle.version != version or bundle.as_of != as_of:
+        raise SnapshotError("mismatch", f"snapshot {named}: its content names another")
+    return bundle
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     version: str
     as_of: float
-    checksum: str
-    """sha256 of `blob`, checked before anything is unpickled."""
-    blob: bytes
+    blob: bytes | None
+    """The bundle as data (`scoring.models.snapshot`); None for a recipe that cannot be
+    written as data."""
+    local: ModelBundle | None = field(default=None, repr=False)
+    """Without `blob`: a private copy, for the in-process memory store only."""
 
     def load(self) -> ModelBundle:
-        if hashlib.sha256(self.blob).hexdigest() != self.checksum:
-            raise SnapshotError(f"snapshot {self.version}: checksum mismatch")
-        try:
-            fmt, bundle = pickle.loads(self.blob)  # checksummed, and only from the configured store
-        except Exception as exc:
-            kind = type(exc).__name__
-            raise SnapshotError(f"snapshot {self.version}: unreadable ({kind})") from None
-        if fmt != _FORMAT or not isinstance(bundle, ModelBundle):
-            raise SnapshotError(f"snapshot {self.version}: unknown format {fmt!r}")
-        return bundle
+        """A fresh bundle, this caller's own; SnapshotError if the data is not one."""
+        if self.blob is None:
+            if self.local is None:
+                raise SnapshotError("malformed", f"snapshot {self.version[:80]!r}: no data")
+            return copy.deepcopy(self.local)
+        return _decode(self.blob, self.version, self.as_of)

@@ -12,6 +12,7 @@ import bisect
 import logging
 import time
 
+from riskflow.connectors.metrics import observe_snapshot_refused
 from riskflow.scoring.models.bundle import FrozenBundle, SnapshotError
 from riskflow.scoring.models.store import ModelStore
 
@@ -48,7 +49,9 @@ class ModelHolder:
             try:
                 bundle = snap.load().frozen()
             except SnapshotError as exc:
-                log.error("refusing model snapshot: %s", exc)
+                # The bundles already held keep scoring.
+                observe_snapshot_refused(exc.reason)
+                log.error("refusing model snapshot: %s (%s)", exc, exc.reason)
                 continue
             i = bisect.bisect_right(self._as_of, bundle.as_of)
             self._as_of.insert(i, bundle.as_of)

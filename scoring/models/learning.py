@@ -15,11 +15,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import msgspec
 
+from riskflow.connectors.metrics import observe_snapshot_refused
 from riskflow.contract.messages import DeadLetter, Feedback
-from riskflow.scoring.models.bundle import ModelBundle, SnapshotError
+from riskflow.scoring.models.bundle import ModelBundle, Snapshot, SnapshotError
 from riskflow.scoring.models.counterparties import CounterpartyStats
 from riskflow.scoring.models.featurelog import FeatureLog, LoggedEvent, decode
 from riskflow.scoring.models.store import ModelStore
@@ -86,6 +88,34 @@ class _State:
     """Logins already labelled through a payment of their session (each learned once)."""
 
 
+class _SnapData(msgspec.Struct, array_like=True):
+    version: str
+    as_of: float
+    blob: bytes
+
+    def load(self) -> ModelBundle:
+        return Snapshot(self.version, self.as_of, self.blob).load()
+
+
+class _StateData(msgspec.Struct, kw_only=True):
+    """The learner's recovery state; fields added later need defaults."""
+
+    format: int = 1
+    champion: _SnapData
+    challenger: _SnapData | None = None
+    pending: list[bytes] = []
+    """Each waiting label as JSON, as read: its time keeps its offset for dead letters."""
+    since_publish: int = 0
+    last_publish_at: float = 0.0
+    published: str = ""
+    session_labelled: list[str] = []
+
+
+_STATE_MAGIC: Final = b"riskflow learner state\x00"
+"""Precedes the data form, told apart from the pickles earlier versions saved."""
+_state_encoder: Final = msgspec.msgpack.Encoder()
+
+
 def _dead(fb: Feedback, source: str, reason: str, error: str) -> DeadLetter:
     # The label's offset is not kept while it waits: its payload (event_id and ts) finds it.
     return DeadLetter(
@@ -115,6 +145,7 @@ class Learner:
         self.state = _State(self._resume(cfg.champion), self._challenger())
         self._waiting: dict[str, float] = {}
         """Wall-clock time each label first waited for its event (live input only)."""
+        self._not_adopted: tuple[str, float] | None = None
 
     def _challenger(self) -> ModelBundle | None:
         if self.cfg.challenger is None:
@@ -134,7 +165,8 @@ class Learner:
                 try:
                     return snap.load()
                 except SnapshotError as exc:
-                    log.error("skipping snapshot: %s", exc)
+                    observe_snapshot_refused(exc.reason)
+                    log.error("skipping model snapshot: %s (%s)", exc, exc.reason)
         return self._fresh(name, self.cfg.learning_rate, self.cfg.counterparty_slots)
 
     def _fresh(self, name: str, learning_rate: float, slots: int) -> ModelBundle:
@@ -149,9 +181,43 @@ class Learner:
         )
 
     def snapshot(self) -> bytes:
-        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
+        """The learner's recovery state: its models in the snapshot format, as data."""
+        state = self.state
+        champion = state.champion.to_snapshot()
+        challenger = state.challenger.to_snapshot() if state.challenger is not None else None
+        if champion.blob is None or (challenger is not None and challenger.blob is None):
+            # A forest is not expressible as data: its recovery state stays a pickle (the
+            # recovery directory is private to the flow's user, docs/operations.md).
+            return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        data = _StateData(
+            champion=_SnapData(champion.version, champion.as_of, champion.blob),
+            challenger=(
+                _SnapData(challenger.version, challenger.as_of, challenger.blob or b"")
+                if challenger is not None
+                else None
+            ),
+            pending=[msgspec.json.encode(fb) for fb in state.pending],
+            since_publish=state.since_publish,
+            last_publish_at=state.last_publish_at,
+            published=state.published,
+            session_labelled=list(state.session_labelled),
+        )
+        return _STATE_MAGIC + _state_encoder.encode(data)
 
     def restore(self, blob: bytes) -> None:
+        if blob.startswith(_STATE_MAGIC):
+            data = msgspec.msgpack.decode(blob[len(_STATE_MAGIC) :], type=_StateData)
+            self.state = _State(
+                data.champion.load(),
+                data.challenger.load() if data.challenger is not None else None,
+                pending=[msgspec.json.decode(fb, type=Feedback) for fb in data.pending],
+                since_publish=data.since_publish,
+                last_publish_at=data.last_publish_at,
+                published=data.published,
+                session_labelled=OrderedDict.fromkeys(data.session_labelled),
+            )
+            return
+        # Saved by an earlier version, or a forest's.
         state = pickle.loads(blob)
         if not hasattr(state, "session_labelled"):  # state saved before sessions were labelled
             state.session_labelled = OrderedDict()
@@ -159,12 +225,23 @@ class Learner:
 
     def _adopt_promotion(self) -> None:
         newest = self.store.newest(self.cfg.champion)
-        if newest is not None and self.state.published and newest[0] != self.state.published:
-            # Someone promoted a challenger: keep learning from the promoted model.
-            for snap in reversed(self.store.since(self.cfg.champion, -1.0)):
-                if snap.version == newest[0]:
+        if newest is None or not self.state.published or newest[0] == self.state.published:
+            return
+        if newest == self._not_adopted:
+            return  # refused once already: not read again on every batch
+        # Someone promoted a challenger: keep learning from the promoted model.
+        for snap in reversed(self.store.since(self.cfg.champion, -1.0)):
+            if snap.version == newest[0]:
+                try:
                     self.state.champion = snap.load()
-                    self.state.published = snap.version
+                except SnapshotError as exc:
+                    observe_snapshot_refused(exc.reason)
+                    log.error("not adopting model snapshot: %s (%s)", exc, exc.reason)
+                    break
+                self.state.published = snap.version
+                return
+        # Refused by the store or unreadable: keep learning on the model in hand.
+        self._not_adopted = newest
 
     def _waited_out(self, fb: Feedback, label_time_waited: float) -> bool:
         if label_time_waited < self.cfg.hold_s:

@@ -10,6 +10,8 @@ import sys
 import pytest
 import yaml
 
+from tests.infra.snapshot_keys import KEY, KEY_ENV
+
 pytestmark = pytest.mark.integration
 
 ENV = "RISKFLOW_TEST_REDIS_PASSWORD"
@@ -21,7 +23,7 @@ def riskflow(tmp_path, redis: dict, *args: str, **env: str) -> subprocess.Comple
         "input": {"type": "files", "payments": str(tmp_path / "p.jsonl")},
         "output": {"type": "files", "directory": str(tmp_path / "out")},
         "kafka": {"connect_timeout_s": 1},
-        "models": {"enabled": False},
+        "models": {"enabled": False, "signing_key_env": KEY_ENV},
         "metrics": {"enabled": False},
         "redis": redis,
     }
@@ -36,7 +38,7 @@ def riskflow(tmp_path, redis: dict, *args: str, **env: str) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=120,
-        env=clean | env,
+        env=clean | {KEY_ENV: KEY} | env,
     )
 
 

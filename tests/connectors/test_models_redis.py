@@ -16,6 +16,7 @@ from riskflow.contract.messages import Feedback
 from riskflow.scoring.models.featurelog import LoggedEvent, decode, encode
 from riskflow.scoring.models.holder import ModelHolder
 from riskflow.scoring.models.learning import Learner, LearnerConfig
+from tests.infra.snapshot_keys import KEY, KEY_ENV, SIGNER
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,7 @@ def test_a_restarted_flow_resumes_the_newest_snapshot_and_refuses_tampered_ones(
     redis_client, prefix
 ):
     store, log = (
-        RedisModelStore(redis_client, prefix, keep=3),
+        RedisModelStore(redis_client, prefix, keep=3, signer=SIGNER),
         RedisFeatureLog(redis_client, prefix),
     )
     cfg = LearnerConfig(every_labels=50, every_s=1e9)
@@ -79,12 +80,22 @@ def test_a_restarted_flow_resumes_the_newest_snapshot_and_refuses_tampered_ones(
 
 
 def test_promote_and_show_commands(redis_client, redis_url, prefix, tmp_path):
-    store, log = RedisModelStore(redis_client, prefix), RedisFeatureLog(redis_client, prefix)
+    store, log = (
+        RedisModelStore(redis_client, prefix, signer=SIGNER),
+        RedisFeatureLog(redis_client, prefix),
+    )
     learner = Learner(store, log, LearnerConfig(every_labels=60, every_s=1e9))
     feed(learner, log, 120)
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"redis": {"url": redis_url, "key_prefix": prefix}}))
-    runner = CliRunner()
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "redis": {"url": redis_url, "key_prefix": prefix},
+                "models": {"backend": "redis", "signing_key_env": KEY_ENV},
+            }
+        )
+    )
+    runner = CliRunner(env={KEY_ENV: KEY})
     shown = runner.invoke(app, ["models", "show", "--config", str(config)])
     assert shown.exit_code == 0 and "challenger-120" in shown.output
     promoted = runner.invoke(app, ["models", "promote", "--config", str(config)])

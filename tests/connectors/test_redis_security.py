@@ -6,7 +6,6 @@ ACL line docs/operations.md ships (tests/infra/redis_tls.py).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -22,6 +21,7 @@ from riskflow.connectors.redis_store import RedisSink
 from riskflow.runner import RedisRefused, RedisUnreachable, wait_for_redis
 from riskflow.scoring.lists.entries import ListEntry
 from riskflow.scoring.models.bundle import Snapshot
+from tests.infra.snapshot_keys import SIGNER
 from tests.infra.verdicts import allowed
 
 pytestmark = pytest.mark.integration
@@ -43,8 +43,7 @@ def entry(value: str, **kw) -> ListEntry:
 
 
 def snapshot(n: int) -> Snapshot:
-    blob = f"bundle {n}".encode()
-    return Snapshot(f"champion-{n}", float(n), hashlib.sha256(blob).hexdigest(), blob)
+    return Snapshot(f"champion-{n}", float(n), f"bundle {n}".encode())
 
 
 def denied(admin: redis.Redis) -> list[dict]:
@@ -75,7 +74,7 @@ def test_the_lists_store_and_follower_work_as_the_acl_user(secure_redis, redis_t
 
 def test_the_model_store_and_feature_log_work_as_the_acl_user(secure_redis, redis_tls):
     client = redis_client(secure_redis)
-    store = RedisModelStore(client, secure_redis.key_prefix, keep=2)
+    store = RedisModelStore(client, secure_redis.key_prefix, keep=2, signer=SIGNER)
     for n in (1, 2, 3):
         store.publish("champion", snapshot(n))
     assert store.newest("champion") == ("champion-3", 3.0)

@@ -34,6 +34,7 @@ from riskflow.simulator.kafka import produce, run_desk
 from riskflow.simulator.stream import Bank
 from tests.flows.test_kafka_flow import free_port
 from tests.infra.kafka import flow_topics
+from tests.infra.snapshot_keys import KEY, KEY_ENV
 
 pytestmark = [
     pytest.mark.integration,
@@ -109,13 +110,14 @@ def prometheus(
                 "kafka": {"bootstrap_servers": kafka_bootstrap, "topics": topics},
                 "redis": {"url": redis_url, "key_prefix": prefix},
                 "lists": {"path": str(denylist)},
-                "models": {"backend": "redis"},
+                "models": {"backend": "redis", "signing_key_env": KEY_ENV},
                 "policy": {"review_budget_per_branch_day": 40},
                 "metrics": {"port": metrics_port},
             }
         )
     )
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")}
+    env[KEY_ENV] = KEY
     flow_log = open(tmp / "flow.log", "wb")  # noqa: SIM115 - closed below
     flow = subprocess.Popen(
         [sys.executable, "-m", "riskflow", "run", "--config", str(config)],

@@ -263,6 +263,25 @@ def test_a_wrong_redis_security_key_is_one_line(tmp_path, text, where):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("models: {backend: redis}\n", "models.backend: redis needs models.signing_key_env"),
+        (
+            "models: {backend: redis, signing_key_env: K, recipe: arf}\n",
+            "models.recipe 'arf' cannot be shared",
+        ),
+        ("models: {signing_key_fil: /k}\n", "models.signing_key_fil: unknown key"),
+    ],
+)
+def test_a_redis_model_store_needs_a_signing_key_and_a_shareable_recipe(tmp_path, text, where):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert where in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_redis_url_from_the_environment_is_checked_against_the_section(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(SECURE_REDIS)
@@ -271,3 +290,54 @@ def test_redis_url_from_the_environment_is_checked_against_the_section(tmp_path)
     assert moved.password_env == "RISKFLOW_REDIS_PASSWORD"
     with pytest.raises(ConfigError, match=r"REDIS_URL: ssl_ca_file, .* need a rediss:// url"):
         load_settings(path, env={"REDIS_URL": "redis://other:6379/0"})
+
+
+def test_the_signing_key_comes_from_the_environment_or_a_file(tmp_path):
+    from riskflow.flows.models import snapshot_signer
+
+    key_file = tmp_path / "snapshot.key"
+    key_file.write_text("k" * 40 + "\n" + "o" * 40 + "\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(f"models: {{backend: redis, signing_key_file: {key_file}}}\n")
+    by_file = snapshot_signer(load_settings(path, env={}).models, env={})
+    by_env = snapshot_signer(
+        msgspec.structs.replace(
+            load_settings(path, env={}).models, signing_key_file=None, signing_key_env="K"
+        ),
+        env={"K": "o" * 40},
+    )
+    # The file's first key signs; its second still verifies: a rotation in progress.
+    assert by_file.verify(b"x", by_env.sign(b"x")) and not by_env.verify(b"x", by_file.sign(b"x"))
+
+
+@pytest.mark.parametrize(
+    ("models", "env", "said"),
+    [
+        ("{backend: redis}", {}, "needs models.signing_key_env"),
+        ("{backend: redis, signing_key_env: RF_KEY}", {}, "$RF_KEY is not set"),
+        ("{backend: redis, signing_key_env: RF_KEY}", {"RF_KEY": "tiny-key"}, "shorter than 32"),
+        ("{backend: redis, signing_key_file: nokey}", {}, "nokey: No such file"),
+    ],
+)
+def test_run_without_a_usable_signing_key_refuses_to_start_in_one_line(tmp_path, models, env, said):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"redis: {{url: 'redis://127.0.0.1:1/0'}}\nmodels: {models}\n")
+    environ = {k: v for k, v in os.environ.items() if k not in ("RF_KEY", "REDIS_URL")}
+    done = subprocess.run(
+        [sys.executable, "-m", "riskflow", "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environ, **env},
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "tiny-key" not in done.stderr  # no key echoed
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0]
+
+
+def test_models_switched_off_need_no_signing_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("models: {enabled: false, backend: redis}\n")
+    assert load_settings(path, env={}).models.enabled is False

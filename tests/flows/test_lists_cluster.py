@@ -22,6 +22,7 @@ import yaml
 
 from tests.flows.test_kafka_flow import free_port
 from tests.infra.kafka import consume_all, flow_topics, produce
+from tests.infra.snapshot_keys import KEY, KEY_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -43,12 +44,13 @@ def cluster(tmp_path: Path, kafka_bootstrap: str, redis_url: str) -> Iterator[di
                 "kafka": {"bootstrap_servers": kafka_bootstrap, "topics": topics},
                 "redis": {"url": redis_url, "key_prefix": prefix},
                 "lists": {"backend": "redis", "topic": f"{prefix}.lists"},
-                "models": {"backend": "redis"},
+                "models": {"backend": "redis", "signing_key_env": KEY_ENV},
                 "metrics": {"port": metrics_port},
             }
         )
     )
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")}
+    env[KEY_ENV] = KEY
     addresses = f"127.0.0.1:{free_port()};127.0.0.1:{free_port()}"
     procs = []
     for pid in (0, 1):

@@ -17,6 +17,7 @@ from riskflow.flows.config import FileInput, FileOutput, MetricsSettings, Models
 from riskflow.flows.risk import build_flow
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.files import write_jsonl
+from tests.infra.snapshot_keys import KEY, KEY_ENV, SIGNER
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ def run(tmp: Path, files: dict[str, Path], name: str, redis_url: str, prefix: st
         ),
         output=FileOutput(directory=str(tmp / name)),
         redis=RedisSettings(url=redis_url, key_prefix=prefix),
-        models=ModelsSettings(backend="redis", every_labels=25),
+        models=ModelsSettings(backend="redis", every_labels=25, signing_key_env=KEY_ENV),
         metrics=MetricsSettings(enabled=False),
     )
     run_main(build_flow(settings))
@@ -53,7 +54,8 @@ def run(tmp: Path, files: dict[str, Path], name: str, redis_url: str, prefix: st
     return [d for d in decisions if d["event_type"] == "payment"]
 
 
-def test_the_second_run_starts_where_the_first_left_off(tmp_path, redis_url):
+def test_the_second_run_starts_where_the_first_left_off(tmp_path, redis_url, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
     bank = tmp_path / "bank"
     write_jsonl(
         SimConfig(seed=31, customers=1500, days=4, events_per_customer_day=6.0, fraud_rate=0.03),
@@ -69,7 +71,7 @@ def test_the_second_run_starts_where_the_first_left_off(tmp_path, redis_url):
     }
     prefix = f"rs{uuid.uuid4().hex[:6]}"
     first = run(tmp_path, halves["a"], "first", redis_url, prefix)
-    store = RedisModelStore(redis.Redis.from_url(redis_url), prefix)
+    store = RedisModelStore(redis.Redis.from_url(redis_url), prefix, signer=SIGNER)
     newest = store.newest("champion")
     assert newest is not None and first[-1]["model_version"].startswith("champion-")
 

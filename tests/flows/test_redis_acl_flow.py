@@ -27,6 +27,7 @@ from riskflow.flows.config import (
 from riskflow.flows.risk import build_flow
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.files import write_jsonl
+from tests.infra.snapshot_keys import KEY, KEY_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,7 @@ def settings_for(bank, out, secure_redis, **changes) -> Settings:
         ),
         output=FileOutput(directory=str(out)),
         redis=secure_redis,
-        models=ModelsSettings(backend="redis", every_labels=25),
+        models=ModelsSettings(backend="redis", every_labels=25, signing_key_env=KEY_ENV),
         metrics=MetricsSettings(enabled=False),
     ).replace(**changes)
 
@@ -72,8 +73,9 @@ def check_the_run(out, redis_tls) -> None:
 
 
 def test_a_flow_with_redis_models_runs_on_the_documented_acl(
-    tmp_path, bank, secure_redis, redis_tls
+    tmp_path, bank, secure_redis, redis_tls, monkeypatch
 ):
+    monkeypatch.setenv(KEY_ENV, KEY)
     failures = REDIS_WRITE_FAILURES._value.get()
     redis_tls.admin.acl_log_reset()
     run_main(build_flow(settings_for(bank, tmp_path / "out", secure_redis)))
@@ -82,8 +84,9 @@ def test_a_flow_with_redis_models_runs_on_the_documented_acl(
 
 
 def test_with_the_shared_lists_in_redis_too(
-    tmp_path, bank, secure_redis, redis_tls, kafka_bootstrap
+    tmp_path, bank, secure_redis, redis_tls, kafka_bootstrap, monkeypatch
 ):
+    monkeypatch.setenv(KEY_ENV, KEY)
     redis_tls.admin.acl_log_reset()
     settings = settings_for(
         bank,

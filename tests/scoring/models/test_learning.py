@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from riskflow.contract.messages import Feedback
 from riskflow.scoring.models.featurelog import (
@@ -83,7 +83,7 @@ def test_the_same_labels_give_the_same_snapshots_however_they_are_batched():
             # Within a batch labels may come in any order; they are learned in label-time order.
             part = labels[i : i + batch]
             learner.on_batch(part[::-1])
-        snapshots.append([(s.version, s.checksum) for s in store.since("champion", -1.0)])
+        snapshots.append([(s.version, s.blob) for s in store.since("champion", -1.0)])
     assert snapshots[0] == snapshots[1] == snapshots[2]
 
 
@@ -287,3 +287,39 @@ def test_labels_still_waiting_when_a_replay_ends_are_dead_lettered_not_kept():
     out, _ = logic.on_eof()
     assert [d.reason for d in out] == ["feedback_unmatched"]  # type: ignore[union-attr]
     assert learner.state.pending == []
+
+
+def test_the_learner_recovery_state_is_data_and_resumes_exactly():
+    events = stream(400)
+    rng = random.Random(5)
+    _, log, learner = setup(every_labels=100)
+    for event_id, at, fraud in events:
+        log_event(log, event_id, at, fraud, rng)
+    # Labels 300.. wait for an event not logged yet: the restored learner must keep them.
+    tz = timezone(timedelta(hours=8))
+    early = [label(e, (at + timedelta(hours=1)).astimezone(tz), f) for e, at, f in events[:300]]
+    early.append(label("E-late", events[299][1] + timedelta(hours=1, seconds=1), True))
+    learner.on_batch(early)
+    assert learner.state.pending
+    blob = learner.snapshot()
+    assert b"riskflow learner state" in blob[:32] and b"\x80\x05" not in blob[:32]
+    _, _, restored = setup(every_labels=100)
+    restored.features = log
+    restored.restore(blob)
+    assert restored.state.pending == learner.state.pending
+    assert [fb.ts.utcoffset() for fb in restored.state.pending] == [
+        fb.ts.utcoffset() for fb in learner.state.pending
+    ]
+    later = [label(e, at + timedelta(hours=1, seconds=2), f) for e, at, f in events[300:]]
+    log_event(log, "E-late", events[299][1], True, rng)
+    assert restored.on_batch(later) == learner.on_batch(later)
+    assert restored.snapshot() == learner.snapshot()
+
+
+def test_a_learner_state_saved_as_a_pickle_by_an_earlier_version_still_restores():
+    import pickle
+
+    _, _, learner = setup(every_labels=100)
+    _, _, restored = setup(every_labels=100)
+    restored.restore(pickle.dumps(learner.state))
+    assert restored.state.champion.version == learner.state.champion.version
