@@ -16,13 +16,28 @@ from confluent_kafka.admin import AdminClient
 from riskflow.connectors.kafka import ensure_topics
 from riskflow.connectors.kafka_client import client_config
 
-__all__ = ["consume_all", "kafka_broker", "new_topic", "produce"]
+__all__ = ["consume_all", "kafka_broker", "new_topic", "produce", "start_script"]
 
 # Each helper takes `client`, the `kafka.client` section of a secured cluster (None: plaintext).
 Client = Mapping[str, Any] | None
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "kafka-local"
+
+
+def start_script(workdir: Path, what: str, *flags: str) -> str:
+    """`kafka-local start` into `workdir`; its stdout, or the log's tail when it fails."""
+    started = subprocess.run(
+        ["bash", str(SCRIPT), "start", *flags, "--dir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if started.returncode != 0:
+        log = workdir / "kafka.log"
+        tail = log.read_text()[-4000:] if log.exists() else ""
+        raise RuntimeError(f"{what} did not start:\n{started.stderr}\n{tail}")
+    return started.stdout
 
 
 @contextmanager
@@ -32,17 +47,8 @@ def kafka_broker(workdir: Path) -> Iterator[str]:
     if given:
         yield given
         return
-    started = subprocess.run(
-        ["bash", str(SCRIPT), "start", "--dir", str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if started.returncode != 0:
-        log = workdir / "kafka.log"
-        tail = log.read_text()[-4000:] if log.exists() else ""
-        raise RuntimeError(f"Kafka did not start:\n{started.stderr}\n{tail}")
-    bootstrap = started.stdout.strip().rsplit("=", 1)[-1]
+    printed = start_script(workdir, "Kafka")
+    bootstrap = printed.strip().rsplit("=", 1)[-1]
     try:
         wait_for_metadata(bootstrap)
         yield bootstrap

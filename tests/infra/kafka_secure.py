@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.infra.kafka import SCRIPT, wait_for_metadata
+from tests.infra.kafka import SCRIPT, start_script, wait_for_metadata
 
 __all__ = ["SecureKafka", "secure_kafka_broker", "secure_tools_missing"]
 
@@ -53,17 +53,8 @@ def secure_tools_missing() -> str | None:
 
 @contextmanager
 def secure_kafka_broker(workdir: Path) -> Iterator[SecureKafka]:
-    started = subprocess.run(
-        ["bash", str(SCRIPT), "start", "--secure", "--dir", str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if started.returncode != 0:
-        log = workdir / "kafka.log"
-        tail = log.read_text()[-4000:] if log.exists() else ""
-        raise RuntimeError(f"the secured Kafka did not start:\n{started.stderr}\n{tail}")
-    printed = dict(line.split("=", 1) for line in started.stdout.split() if "=" in line)
+    out = start_script(workdir, "the secured Kafka", "--secure")
+    printed = dict(line.split("=", 1) for line in out.split() if "=" in line)
     broker = SecureKafka(
         bootstrap=printed["KAFKA_BOOTSTRAP_SERVERS"],
         ca=printed["KAFKA_SSL_CA_LOCATION"],
