@@ -46,6 +46,13 @@ def snapshot(n: int) -> Snapshot:
     return Snapshot(f"champion-{n}", float(n), f"bundle {n}".encode())
 
 
+@pytest.fixture(autouse=True)
+def _fresh_acl_log(redis_tls):
+    # The server is shared by the session: refusals other tests provoke on purpose (a wrong
+    # password) must not count against these.
+    redis_tls.admin.acl_log_reset()
+
+
 def denied(admin: redis.Redis) -> list[dict]:
     """ACL refusals the server logged: riskflow's own error handling may have hidden them."""
     log: list[dict] = admin.acl_log()  # type: ignore[assignment]

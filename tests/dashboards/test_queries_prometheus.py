@@ -234,7 +234,7 @@ def test_every_alert_rule_loads_healthy_and_none_fires_on_a_healthy_run(promethe
     groups = _get(f"{prometheus}/api/v1/rules")["data"]["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
     shipped = yaml.safe_load(RULES.read_text())["groups"]
-    assert len(rules) == sum(len(g["rules"]) for g in shipped) == 14
+    assert len(rules) == sum(len(g["rules"]) for g in shipped) == 15
     for rule in rules:
         assert rule["health"] == "ok", (rule["name"], rule.get("lastError"))
         answer = query(prometheus, rule["query"])
