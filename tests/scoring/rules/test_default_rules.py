@@ -27,6 +27,12 @@ NIGHT = PAY | {
     "amount_ratio_to_max": 2.0,
 }
 TRAVEL = {"travel_km": 1100.0, "travel_kmh": 1100.0}
+CNP = PAY | {
+    "txn_type": "card",
+    "auth_method": "password",
+    "pay_count_30d": 5,
+    "amount_to_mean_30d": 2.0,
+}
 
 # rule id -> (event type, features where it fires, changes that make it a near miss)
 CASES = {
@@ -86,6 +92,13 @@ CASES = {
         PAY | {"account_fraud_labels_30d": 1, "is_new_payee": True},
         {"is_new_payee": False},
     ),
+    "cash_far_from_home": (
+        "payment",
+        PAY
+        | {"channel": "atm", "txn_type": "withdrawal", "travel_km": 300.0, "travel_kmh": 40.0},
+        {"travel_km": 299.0},
+    ),
+    "card_not_present_step_up": ("payment", CNP, {"auth_method": "sms_otp"}),
 }
 
 
@@ -131,3 +144,17 @@ def test_default_rules_read_only_catalogued_features():
     for rule in RULES.rules:
         assert names_in(rule.condition_text) <= set(FEATURES)
     assert RULES.errors == {}
+
+
+def test_cash_far_away_at_an_impossible_speed_is_left_to_the_travel_rule():
+    far = PAY | {"channel": "atm", "txn_type": "withdrawal"} | TRAVEL
+    fired = {h.rule_id for h in RULES.evaluate(defaults() | far, "payment")}
+    assert "impossible_travel_payment" in fired and "cash_far_from_home" not in fired
+
+
+@pytest.mark.parametrize(
+    "change", [{"channel": "mobile"}, {"pay_count_30d": 4}, {"amount_to_mean_30d": 1.99}]
+)
+def test_card_not_present_step_up_needs_online_history_and_a_jump(change):
+    fired = {h.rule_id for h in RULES.evaluate(defaults() | CNP | change, "payment")}
+    assert "card_not_present_step_up" not in fired
