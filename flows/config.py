@@ -104,7 +104,7 @@ class ModelsSettings(_Strict, frozen=True):
     holdout_share: float = 0.005
     """Share of model-only blocks sent to review instead, so their outcomes are observed."""
     recipe: str = "logistic"
-    """The classifier recipe (`scoring.models.learners.RECIPES`): logistic, amf or arf."""
+    """The classifier recipe (`scoring.models.learners.RECIPES`): logistic, boosted, amf or arf."""
     detector: Literal["distance", "hst"] = "distance"
     """The anomaly detector whose rank carries the score before labels arrive."""
     fraud_label_share: float = 1.0

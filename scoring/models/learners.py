@@ -35,14 +35,22 @@ def _arf(learning_rate: float, seed: int) -> Any:
     return forest.ARFClassifier(n_models=10, seed=seed)
 
 
+def _boosted(learning_rate: float, seed: int) -> Any:
+    # Imported here: LightGBM is loaded only by flows that name the recipe.
+    from riskflow.scoring.models.boosted import BoostedTrees, TreeParams
+
+    return BoostedTrees(TreeParams(seed=seed))
+
+
 RECIPES: Final[dict[str, Callable[[float, int], Any]]] = {
     "logistic": _logistic,
     "amf": _amf,
     "arf": _arf,
+    "boosted": _boosted,
 }
 """Recipe name -> factory(learning_rate, seed)."""
 
-WEIGHTED_RECIPES: Final = frozenset({"logistic", "arf"})
+WEIGHTED_RECIPES: Final = frozenset({"logistic", "arf", "boosted"})
 """Recipes whose `learn_one` takes a sample weight."""
 
 

@@ -14,7 +14,9 @@ newer reader loads an older snapshot):
 - `heads`: per event type a `HeadState`: `recipe`, label counts, the label-rate window
   (`LabelRatesState`) and `classifier`, the recipe's own state, decoded by the recipe
   named (`logistic`: `LogisticState`: the scaler's counts, means and variances, the
-  weights, intercept, learning rates, L2, gradient clip and the optimizer's step count);
+  weights, intercept, learning rates, L2, gradient clip and the optimizer's step count;
+  `boosted`: `BoostedState`: the tree parameters, the input names in column order and
+  LightGBM's text model);
 - `counterparties`: the hashed counterparty table as two little-endian arrays
   (float32 decayed counts, float64 times).
 
@@ -196,10 +198,28 @@ def _decode_logistic(raw: bytes) -> Any:
     return model
 
 
-SHAREABLE: Final = frozenset({"logistic"})
-"""Recipes whose classifier a snapshot can carry as data; `amf` and `arf` (forests) cannot."""
+def _encode_boosted(model: Any) -> bytes:
+    from riskflow.scoring.models.boosted import BoostedTrees
 
-_CODECS: Final = {"logistic": (_encode_logistic, _decode_logistic)}
+    if type(model) is not BoostedTrees:
+        raise NotShareable("a boosted recipe is BoostedTrees")
+    return _encoder.encode(model.state())
+
+
+def _decode_boosted(raw: bytes) -> Any:
+    from riskflow.scoring.models.boosted import BoostedState, BoostedTrees
+
+    return BoostedTrees.from_state(msgspec.msgpack.decode(raw, type=BoostedState))
+
+
+SHAREABLE: Final = frozenset({"logistic", "boosted"})
+"""Recipes whose classifier a snapshot can carry as data; `amf` and `arf` (River's
+forests) cannot."""
+
+_CODECS: Final = {
+    "logistic": (_encode_logistic, _decode_logistic),
+    "boosted": (_encode_boosted, _decode_boosted),
+}
 
 
 def encode_classifier(recipe: str, model: Any) -> msgspec.Raw:
