@@ -41,7 +41,8 @@ _decode = msgspec.json.Decoder(Proposal).decode
 # KEYS proposals, audit; ARGV id, proposal, would-be entry id, actor, at.
 # Kept once: a proposal replayed after a restart, or already decided, is left as it is.
 _PROPOSE = """
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'op', 'propose', 'entry_id', ARGV[3], 'entry', ARGV[2],
            'actor', ARGV[4], 'why', 'proposed from confirmed fraud labels', 'at', ARGV[5],
            'proposal', ARGV[1])
