@@ -217,14 +217,16 @@ class _ProposalsPartition(StatelessSinkPartition[Proposal]):
         self._control.publish(ListChange(op="add", entry=entry))
 
     def _write(self, proposal: Proposal) -> None:
-        if not self._store.propose(proposal):
-            return  # held already: a replay, or decided since
+        held = self._store.propose(proposal)
         if not self._auto or proposal.kind != "watch":
             return
+        # Also when held already: a retry after Redis failed between the two steps.
         try:
             entry = self._store.accept(proposal.id, actor=AUTO_ACTOR, why="auto_accept_watch")
         except Decided:
-            return  # expired in label time already (a replay of old labels)
+            if held:
+                log.info("proposal %s not auto-accepted: past its expiry", proposal.id)
+            return  # decided already (a replay), or expired (a replay of old labels)
         LIST_PROPOSALS.labels("auto_accepted").inc()
         self._announce(entry)
 
