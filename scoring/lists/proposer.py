@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import msgspec
 from bytewax.operators import StatefulBatchLogic
 
+from riskflow.scoring.lists.entries import Entity
 from riskflow.scoring.lists.proposals import EVIDENCE_EVENTS, Evidence, Proposal, proposal_id
 
 __all__ = [
@@ -147,7 +148,7 @@ class PartyFrauds(msgspec.Struct, kw_only=True):
         self.quiet_until = expires.timestamp()
         return Proposal(
             id=proposal_id(entity, value, label.event_id),
-            entity=entity,  # type: ignore[arg-type]  # checked by msgspec.convert below
+            entity=cast(Entity, entity),  # checked with the rest by `_checked`
             value=value,
             action=cfg.action,
             reason=_WHAT.get(entity, "named in confirmed frauds"),
