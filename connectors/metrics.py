@@ -44,6 +44,7 @@ __all__ = [
     "LIST_CHANGES",
     "LIST_ENTRIES",
     "LIST_HITS",
+    "LIST_PROPOSALS",
     "MODEL_AP",
     "MODEL_AUC",
     "MODEL_INFO",
@@ -67,6 +68,7 @@ __all__ = [
     "observe_entity_error",
     "observe_events_in",
     "observe_learned",
+    "observe_proposal",
     "observe_snapshot_refused",
     "observe_verdicts",
 ]
@@ -103,6 +105,12 @@ LIST_HITS = Counter(
 LIST_ENTRIES = Gauge("riskflow_list_entries", "Entries in this process's copy of the risk lists")
 LIST_CHANGES = Counter(
     "riskflow_list_changes_total", "List changes applied from the control topic", ["op"]
+)
+LIST_PROPOSALS = Counter(
+    "riskflow_list_proposals_total",
+    "Risk-list proposals from confirmed fraud labels: proposed, refused (cannot be an entry), "
+    "auto_accepted, write_failed (retried), dropped (Redis away too long)",
+    ["outcome"],
 )
 NOTIFICATIONS = Counter(
     "riskflow_notifications_total", "Customer notifications emitted, by type", ["type"]
@@ -318,6 +326,10 @@ def _set_version(role: str, version: str) -> None:
             MODEL_INFO.remove(role, old)
         MODEL_INFO.labels(role, version).set(1)
         _model_versions[role] = version
+
+
+def observe_proposal(outcome: str) -> None:
+    LIST_PROPOSALS.labels(outcome).inc()
 
 
 def observe_learned(item: Learned) -> None:

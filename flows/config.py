@@ -28,6 +28,7 @@ from riskflow.contract import topics
 from riskflow.contract.parse import MAX_DEPTH, ParseLimits
 from riskflow.features.account import FeatureConfig
 from riskflow.scoring.limits import LimitsTable
+from riskflow.scoring.lists.proposer import ProposerConfig
 from riskflow.scoring.notify import NotificationPolicy
 from riskflow.scoring.policy import Policy
 from riskflow.scoring.priors import Priors
@@ -77,6 +78,9 @@ class ListsSettings(_Strict, frozen=True):
     """Control topic announcing every change to every flow process."""
     sweep_interval_s: float = 5.0
     """How often expired entries are removed from Redis and audited."""
+    proposals: ProposerConfig = ProposerConfig()
+    """Watch entries proposed from confirmed fraud labels, held in Redis for the risk team
+    (`riskflow lists proposals`); `redis` backend with models enabled only."""
 
 
 class ModelsSettings(_Strict, frozen=True):

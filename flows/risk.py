@@ -7,6 +7,7 @@
                    -> decide (lists, limits, rules, policy) -> remember
                    -> decisions; alerts, customer notifications, Redis
                                   \\-> (a redelivered event_id, around decide) -> remember
+               \\-> labels -> learn -> fraud labels per counterparty -> list proposals (Redis)
 
 Run it with `riskflow run --config FILE` or, for bytewax's own runner,
 `python -m bytewax.run "riskflow.flows.risk:from_config('riskflow.yaml')"`.
@@ -35,6 +36,7 @@ from riskflow.connectors.metrics import (
     observe_entity_error,
     observe_events_in,
     observe_learned,
+    observe_proposal,
     observe_verdicts,
 )
 from riskflow.connectors.published_redis import PublishedDecisions
@@ -64,6 +66,7 @@ from riskflow.flows.config import (
 from riskflow.flows.models import Models, build_models
 from riskflow.scoring.decide import Decider, ListSource, Verdict
 from riskflow.scoring.lists.csvfile import FileLists
+from riskflow.scoring.lists.proposer import FraudLabel, fraud_labels, proposer_logic
 from riskflow.scoring.models.featurelog import FeatureLog, encode_with_outcome
 from riskflow.scoring.models.learning import Learned
 from riskflow.scoring.models.operator import learner_logic
@@ -302,6 +305,42 @@ def _observe_learning(_step: str, item: Learned | DeadLetter) -> None:
         observe_learned(item)
 
 
+def _fraud_labels(entities: tuple[str, ...], item: Learned | DeadLetter) -> list[FraudLabel]:
+    if not isinstance(item, Learned):
+        return []
+    return fraud_labels(
+        entities, item.event_id, item.account_id, item.parties, item.fraud, item.labelled_at
+    )
+
+
+def _party(label: FraudLabel) -> str:
+    return label.party
+
+
+def _proposals(outcomes: Stream[Learned | DeadLetter], settings: Settings, live: bool) -> None:
+    """Fraud labels counted per counterparty; proposals held in Redis for the risk team."""
+    conf = settings.lists.proposals
+    redis_conf = settings.redis
+    if not conf.enabled or settings.lists.backend != "redis" or redis_conf is None:
+        return
+    from riskflow.connectors.proposals_redis import ProposalsSink
+
+    labels = op.flat_map("fraud_labels", outcomes, partial(_fraud_labels, tuple(conf.entities)))
+    proposed = op.stateful_batch(
+        "propose",
+        op.key_on("by_party", labels, _party),
+        proposer_logic(conf, live=live, on_outcome=observe_proposal),
+    )
+    sink = ProposalsSink(
+        redis_conf,
+        auto_accept_watch=conf.auto_accept_watch,
+        bootstrap=settings.kafka.bootstrap_servers,
+        topic=settings.lists.topic,
+        client=settings.kafka.client,
+    )
+    op.output("proposals_out", op.key_rm("proposals", proposed), sink)
+
+
 def _is_event(item: Envelope | DeadLetter) -> TypeGuard[Envelope]:
     return isinstance(item, Envelope)
 
@@ -384,6 +423,7 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
         )
         outcomes = op.key_rm("learned", learned)
         op.inspect("learning_metrics", outcomes, _observe_learning)
+        _proposals(outcomes, settings, live)
         late = op.filter_map("late_labels", outcomes, _as_late_label)
         dead = op.merge("all_dead_letters", dead, late)
     op.inspect("count_dead_letters", dead, _count_dead_letter)

@@ -1,4 +1,5 @@
-"""`riskflow lists`: change, inspect, import and export the shared risk lists.
+"""`riskflow lists`: change, inspect, import and export the shared risk lists, and work
+the proposals riskflow makes from confirmed fraud labels.
 
 Every change goes to Redis (entry and audit record) and is then announced on
 the control topic, so running flow processes apply it within a second.
@@ -21,6 +22,7 @@ from rich.table import Table
 
 from riskflow.connectors.kafka import KafkaRefused, KafkaUnreachable, wait_for_kafka
 from riskflow.connectors.lists_redis import ListsControl, RedisListStore, import_csv
+from riskflow.connectors.proposals_redis import Decided, RedisProposals
 from riskflow.connectors.redis_client import RedisSettings
 from riskflow.failing import EXIT_UNREACHABLE, fail, redis_or_fail
 from riskflow.flows.config import ConfigError, Settings, load_settings
@@ -91,6 +93,11 @@ def _store(settings: Settings) -> RedisListStore:
     return RedisListStore(redis_or_fail(conf), prefix=conf.key_prefix)
 
 
+def _proposals(settings: Settings) -> RedisProposals:
+    conf = settings.redis or RedisSettings()
+    return RedisProposals(redis_or_fail(conf), prefix=conf.key_prefix)
+
+
 def _announce(settings: Settings, change: ListChange) -> None:
     try:
         _control(settings, saved=True).publish(change)
@@ -130,9 +137,9 @@ def add(
     entity: Annotated[str, typer.Argument(help=" | ".join(ENTITIES))],
     value: Annotated[str, typer.Argument(help="The id, or an IP / CIDR range.")],
     reason: Annotated[str, typer.Option(help="Why it is listed.")] = "added by hand",
-    source: Annotated[str, typer.Option(help="police | partner_bank | internal | branch")] = (
-        "internal"
-    ),
+    source: Annotated[
+        str, typer.Option(help="police | partner_bank | internal | branch | model")
+    ] = ("internal"),
     by: ActorOpt = None,
     expires: Annotated[
         str | None, typer.Option(help="30d / 12h / 90m from now, or ISO time; required for allow.")
@@ -271,11 +278,93 @@ def audit(
     last: Annotated[int, typer.Option(help="The most recent N records.")] = 20,
     config: ConfigOpt = None,
 ) -> None:
-    """The audit trail: every add, remove and expiry, oldest first."""
+    """The audit trail: every add, remove, expiry and proposal, oldest first."""
     records = _store(_settings(config)).audit(last=last)
     table = Table(title="audit")
-    for col in ("at", "op", "entry", "by", "why"):
+    # The proposal column only when there is one: the table stays readable in 80 columns.
+    proposed = any("proposal" in r for r in records)
+    cols = ("at", "op", "entry", "by", "why", *(("proposal",) if proposed else ()))
+    for col in cols:
         table.add_column(col)
     for r in records:
-        table.add_row(r["at"], r["op"], r["entry_id"], r["actor"], r["why"])
+        row = (r["at"], r["op"], r["entry_id"], r["actor"], r["why"])
+        table.add_row(*row, *((r.get("proposal", ""),) if proposed else ()))
     out.print(table)
+
+
+@lists_app.command()
+def proposals(
+    status: Annotated[str, typer.Option(help="pending | accepted | rejected | all")] = "pending",
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    config: ConfigOpt = None,
+) -> None:
+    """Entries riskflow proposes from confirmed fraud labels, newest first."""
+    _check(status, ("pending", "accepted", "rejected", "all"), "--status")
+    found = [
+        p for p in _proposals(_settings(config)).all() if status == "all" or p.status == status
+    ]
+    found.sort(key=lambda p: p.proposed_at, reverse=True)
+    # One plain line each, never folded: the id is what the next command is given.
+    typer.echo(f"{len(found):,} {'' if status == 'all' else status + ' '}proposals")
+    for p in found[:limit]:
+        ev = p.evidence
+        state = p.status if p.accepted_as is None else f"{p.status} as {p.accepted_as}"
+        decided = f", by {p.decided_by}: {p.why}" if p.decided_by else ""
+        typer.echo(
+            f"{p.id}  {state}  {p.entry_id}  {ev.frauds} frauds from {ev.victims} accounts "
+            f"{ev.first_at.isoformat(timespec='minutes')} .. "
+            f"{ev.last_at.isoformat(timespec='minutes')}, "
+            f"expires {p.expires_at.isoformat(timespec='minutes')}{decided}"
+        )
+
+
+@lists_app.command()
+def accept(
+    proposal_id: Annotated[str, typer.Argument(metavar="ID", help="As `lists proposals` shows.")],
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="deny | watch (default: as proposed, watch)."),
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="30d / 12h from now, or ISO time (default: as proposed).")
+    ] = None,
+    why: Annotated[str | None, typer.Option(help="Why (for the audit).")] = None,
+    by: ActorOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Make a proposal a list entry (source `model`) and tell the running flow."""
+    by = _actor(by)
+    if as_ is not None:
+        _check(as_, ("deny", "watch"), "--as")
+    until = parse_expiry(expires)
+    settings = _settings(config)
+    try:
+        entry = _proposals(settings).accept(
+            proposal_id,
+            actor=by,
+            kind="deny" if as_ == "deny" else "watch" if as_ else None,
+            why=why,
+            expires_at=until,
+        )
+    except Decided as exc:
+        fail(str(exc), 1)
+    _announce(settings, ListChange(op="add", entry=entry))
+    console.print(f"accepted {proposal_id}: added {entry.id}")
+
+
+@lists_app.command()
+def reject(
+    proposal_id: Annotated[str, typer.Argument(metavar="ID", help="As `lists proposals` shows.")],
+    why: Annotated[str, typer.Option("--reason", "--why", help="Why (for the audit).")] = (
+        "rejected by hand"
+    ),
+    by: ActorOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Turn a proposal down; it stays, rejected, in Redis and the audit trail."""
+    by = _actor(by)
+    try:
+        _proposals(_settings(config)).reject(proposal_id, actor=by, why=why)
+    except Decided as exc:
+        fail(str(exc), 1)
+    console.print(f"rejected {proposal_id}")

@@ -21,7 +21,8 @@ __all__ = [
 
 Entity = Literal["account", "payee", "device", "ip", "merchant", "terminal"]
 ListKind = Literal["deny", "watch", "allow"]
-Source = Literal["police", "partner_bank", "internal", "branch"]
+Source = Literal["police", "partner_bank", "internal", "branch", "model"]
+"""`model`: proposed by riskflow from confirmed fraud labels, accepted by the risk team."""
 ENTITIES: Final[tuple[str, ...]] = ("account", "payee", "device", "ip", "merchant", "terminal")
 LIST_KINDS: Final[tuple[str, ...]] = ("deny", "watch", "allow")
 

@@ -9,6 +9,7 @@ event, or whose event is never seen, is dead-lettered, never used early.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import pickle
 import time
@@ -74,6 +75,13 @@ class Learned:
     branch_id: str = ""
     """The branch alerted, if the event raised an alert."""
     rule_ids: tuple[str, ...] = ()
+    event_id: str = ""
+    account_id: str = ""
+    """The labelled event's account: the victim of a fraud label."""
+    parties: tuple[str, ...] = ()
+    """The labelled event's counterparties (`payee:X`, ...), as logged with its decision."""
+    labelled_at: float = 0.0
+    """The label's time."""
 
 
 @dataclass
@@ -325,7 +333,15 @@ class Learner:
                 state.last_publish_at = at  # label time starts with the first label
             if state.since_publish and at - state.last_publish_at >= self.cfg.every_s:
                 self.publish(at)
-            learned.append(self._learn(record, fb.label == "fraud", at))
+            learned.append(
+                dataclasses.replace(
+                    self._learn(record, fb.label == "fraud", at),
+                    event_id=fb.event_id,
+                    account_id=record.account_id,
+                    parties=tuple(record.parties),
+                    labelled_at=at,
+                )
+            )
             if record.session_login:
                 self._learn_session(record.session_login, fb.label == "fraud", at)
             if state.since_publish >= self.cfg.every_labels:

@@ -112,7 +112,9 @@ class ModelScorer:
         keys = [*evidence, *before.signals]
         ts = event.ts.timestamp()
         bundle = self.champion.for_event(ts)
-        cp_keys = parties(event) if self.counterparty_inputs else []
+        # Logged whether or not they are model inputs: a fraud label's counterparties are
+        # also what the risk-list proposer counts (scoring.lists.proposer).
+        cp_keys = parties(event)
         if bundle is not None and self.counterparty_inputs:
             # Counterparty fraud rates as of the snapshot: logged with x, so learning sees them too.
             x.update(bundle.counterparties.features(cp_keys, self.counterparty_inputs, ts))

@@ -95,5 +95,8 @@ def test_with_the_shared_lists_in_redis_too(
         kafka=msgspec.structs.replace(KafkaSettings(), bootstrap_servers=kafka_bootstrap),
         lists=ListsSettings(backend="redis", topic=f"acl-{uuid.uuid4().hex[:8]}.lists"),
     )
+    redis_tls.admin.delete("riskflow:lists:proposals")
     run_main(build_flow(settings))
     check_the_run(tmp_path / "out", redis_tls)
+    # The simulated mules are named in confirmed frauds: proposed through the ACL user too.
+    assert redis_tls.admin.hlen("riskflow:lists:proposals") > 0
