@@ -152,6 +152,7 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     alert_id: str
     event_id: str
     account_id: str
+    """Masked (`A****0058`, `contract.masking`): staff find the account from `event_id`."""
     branch_id: str
     severity: Literal["low", "medium", "high", "critical"]
     action: Action
@@ -176,6 +177,8 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True):
     ]
     event_id: str
     account_id: str
+    """Masked (`A****0058`, `contract.masking`): the sender finds the customer from
+    `event_id`; the masked id is the record key, so one account's messages keep their order."""
     channel: Literal["app", "sms"]
     text: str
     created_at: str

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bytewax.testing import run_main
 
+from riskflow.contract.masking import mask_id
 from riskflow.flows.config import (
     FileInput,
     FileOutput,
@@ -91,7 +92,9 @@ def test_bank_day_end_to_end(tmp_path):
     }
     assert expected and expected <= set(notes)
     assert "reported for fraud" in notes["transfer_intercepted:P5"]["text"]
-    assert notes["transfer_intercepted:P5"]["account_id"] == listed["account_id"]
+    # Decisions name the account for the payment pipeline; the customer's message masks it.
+    assert listed["account_id"] == "A3"
+    assert notes["transfer_intercepted:P5"]["account_id"] == mask_id(listed["account_id"])
 
     # Alerts: one per review/block, routed to the event's branch, the last seen, or unassigned.
     flagged = {e for e, d in decisions.items() if d["action"] in ("review", "block")}
@@ -101,6 +104,7 @@ def test_bank_day_end_to_end(tmp_path):
     assert alerts["P7"]["branch_id"] == "BR005"
     assert alerts["P6"]["branch_id"] == "unassigned"
     assert alerts["P3"]["alert_id"] == "alert-P3"
+    assert alerts["P5"]["account_id"] == "****" and "MULE9" not in alerts["P5"]["summary"]
 
     assert Counter(d["reason"] for d in dead) == Counter(
         {"not_json": 1, "invalid_amount": 1, "missing_field": 1, "invalid_timestamp": 1}
