@@ -74,6 +74,16 @@ def _masked_field(m: re.Match[str]) -> str:
     return f'"{m.group("name")}"{m.group("sep")}"{mask_id(value)}"'
 
 
+def _masked_in_payload(m: re.Match[str]) -> str:
+    token = m.group(0)
+    before = m.string[max(0, m.start() - 16) : m.start()].rstrip()
+    if token.isdigit() and before.endswith(":") and not before.endswith('":"'):
+        # A JSON number of another field (an amount): masking it would break the message,
+        # and the identifier fields were masked by name already.
+        return token
+    return _masked_match(m)
+
+
 def mask_payload(text: str) -> str:
     """A message as text, possibly cut or malformed, with its identifiers masked: the
     identifier fields by name, then anything else shaped like one (not the event id)."""
@@ -81,8 +91,8 @@ def mask_payload(text: str) -> str:
     out: list[str] = []
     at = 0
     for m in _EVENT_ID.finditer(fields):
-        out.append(mask_text(fields[at : m.start()]))
+        out.append(_FREE.sub(_masked_in_payload, fields[at : m.start()]))
         out.append(m.group(0))
         at = m.end()
-    out.append(mask_text(fields[at:]))
+    out.append(_FREE.sub(_masked_in_payload, fields[at:]))
     return "".join(out)

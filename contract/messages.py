@@ -209,3 +209,7 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     """Hex sha256 of the whole message: finds the original in the source's own logs."""
     payload_truncated: bool = False
     """True when `payload` is only a prefix of the message."""
+    payload_masked: bool = False
+    """True when identifiers in `payload` and `error` are masked (`contract.masking`); then
+    `payload_sha256` is empty, since a hash of the whole message next to its masked copy
+    would give the masked characters away to anyone trying the few thousand candidates."""

@@ -42,7 +42,7 @@ from riskflow.connectors.redis_client import redis_client
 from riskflow.connectors.redis_store import RedisSink
 from riskflow.connectors.simulated import simulator_source
 from riskflow.contract.messages import DeadLetter, Feedback
-from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse
+from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse, redact_dead_letter
 from riskflow.features.catalog import Features
 from riskflow.features.entity import entity_stage, home
 from riskflow.features.ip import IPConfig, ip_entity
@@ -387,6 +387,13 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
         late = op.filter_map("late_labels", outcomes, _as_late_label)
         dead = op.merge("all_dead_letters", dead, late)
     op.inspect("count_dead_letters", dead, _count_dead_letter)
+    # Every dead letter, whichever step made it, is bounded and masked on its way out.
+    kept = settings.deadletters
+    dead = op.map(
+        "redact_dead_letters",
+        dead,
+        partial(redact_dead_letter, payload_bytes=kept.payload_bytes, raw=kept.raw_payload),
+    )
     # Each output stream with the record key that keeps one subject's messages in order, and
     # its encoding: decisions go out as the very bytes the memory keeps for a repeat.
     outputs: dict[str, tuple[Stream, Callable[[Any], str], Callable[[Any], bytes]]] = {

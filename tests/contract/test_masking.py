@@ -69,3 +69,10 @@ def test_a_cut_or_broken_payload_is_masked_too():
     assert mask_payload('{"account_id":"A00') == '{"account_id":"****"'
     assert "A0000123" not in mask_payload('not json, "x": "A0000123", 10.0.0.1')
     assert "10.0.0.1" not in mask_payload('{"ip": "10.0.0.1"')
+
+
+def test_the_numbers_of_other_fields_stay_numbers():
+    text = '{"event_id":"P1","amount": 1234567.5,"attributes":{"n":12345678},"x":"A0000124"}'
+    masked = json.loads(mask_payload(text))
+    assert masked["amount"] == 1234567.5 and masked["attributes"] == {"n": 12345678}
+    assert masked["x"] == "A****0124"

@@ -27,6 +27,7 @@ TYPOS = {
     "notifications": ("notifications: {large_transfr: 1}\n", "notifications.large_transfr"),
     "models": ("models: {every_label: 5}\n", "models.every_label"),
     "parse": ("parse: {past_day: 3}\n", "parse.past_day"),
+    "deadletters": ("deadletters: {raw: true}\n", "deadletters.raw"),
     "metrics": ("metrics: {prt: 1}\n", "metrics.prt"),
     "recovery": ("recovery: {directori: /x}\n", "recovery.directori"),
 }
