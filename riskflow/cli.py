@@ -33,6 +33,7 @@ from riskflow.flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
 from riskflow.runner import (
+    FlowCrashed,
     KafkaRefused,
     KafkaUnreachable,
     MissingTopics,
@@ -60,6 +61,8 @@ EXIT_CONFIG = 2
 """A config or option the run cannot use (click's own code for usage errors)."""
 EXIT_UNREACHABLE = 3
 """Kafka or Redis did not answer within `kafka.connect_timeout_s` at start."""
+EXIT_CRASHED = 1
+"""A step of the flow raised where nothing caught it: a bug, reported in one line."""
 
 
 def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
@@ -147,6 +150,9 @@ def _run_with_summary(
         console.print(summary_table(STATS, started, title=title))
         _say("stopped by signal")
         return
+    except FlowCrashed as exc:
+        console.print(summary_table(STATS, started, title=title))
+        _fail(str(exc), EXIT_CRASHED)
     console.print(summary_table(STATS, started, title=title))
 
 
