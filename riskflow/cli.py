@@ -18,7 +18,7 @@ from rich.live import Live
 from riskflow.allocator import running_allocator
 from riskflow.connectors.kafka_client import ClientValue, redacted
 from riskflow.connectors.metrics import STATS
-from riskflow.connectors.redis_client import RedisSecretError, redis_password
+from riskflow.connectors.redis_client import RedisSecretError, redis_password, redis_username
 from riskflow.flows.config import (
     ConfigError,
     FileInput,
@@ -216,6 +216,7 @@ def run(
     if settings.redis is not None:
         # Before any waiting on Kafka: a missing secret is the config's fault, found at once.
         try:
+            redis_username(settings.redis)
             redis_password(settings.redis)
         except RedisSecretError as exc:
             _fail(str(exc))

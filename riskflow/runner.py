@@ -31,7 +31,7 @@ from riskflow.connectors.kafka import (
     wait_for_kafka,
 )
 from riskflow.connectors.reachable import wait_until
-from riskflow.connectors.redis_client import RedisSettings, redis_client
+from riskflow.connectors.redis_client import RedisSettings, redis_client, redis_username
 from riskflow.contract.masking import mask_id
 from riskflow.flows.config import KafkaInput, KafkaOutput, Settings
 
@@ -123,7 +123,7 @@ def wait_for_redis(
             return None
         except redis.RedisError as exc:
             if _refusal(exc):
-                user = conf.username or "default"
+                user = redis_username(conf) or "default"
                 raise RedisRefused(
                     f"Redis at {where} refused user {user}: {_one_line(exc)}"
                 ) from None
