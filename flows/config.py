@@ -34,6 +34,7 @@ from riskflow.scoring.policy import Policy
 from riskflow.scoring.priors import Priors
 
 __all__ = [
+    "AuditSettings",
     "ConfigError",
     "DeadLetterSettings",
     "FileInput",
@@ -184,6 +185,16 @@ class DeadLetterSettings(_Strict, frozen=True):
             raise ValueError(f"payload_bytes must be from 1 to {DEAD_LETTER_PAYLOAD_BYTES}")
 
 
+class AuditSettings(_Strict, frozen=True):
+    """Where ruleset loads and refusals and model promotions are recorded (connectors.audit)."""
+
+    path: str | None = None
+    """A JSONL file the records are appended to; None: the `{key_prefix}:audit` stream when
+    there is a redis section, else `audit.jsonl` in a file output's directory."""
+    actor: str | None = None
+    """Who the records of this process name; None: $RISKFLOW_ACTOR, else the process's user."""
+
+
 class MetricsSettings(_Strict, frozen=True):
     enabled: bool = True
     port: int = 9100
@@ -244,6 +255,7 @@ class Settings(_Strict, frozen=True):
     models: ModelsSettings = ModelsSettings()
     parse: ParseSettings = ParseSettings()
     deadletters: DeadLetterSettings = DeadLetterSettings()
+    audit: AuditSettings = AuditSettings()
     metrics: MetricsSettings = MetricsSettings()
     recovery: RecoverySettings = RecoverySettings()
 

@@ -26,6 +26,7 @@ from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.dataflow import Dataflow, Stream
 
 from riskflow.connectors import kafka as kafka_io
+from riskflow.connectors.audit import AuditTrail, FileAudit, LogAudit, RedisAudit
 from riskflow.connectors.iterated import IteratedSource
 from riskflow.connectors.jsonl import file_sinks, replay_source
 from riskflow.connectors.metrics import (
@@ -72,7 +73,7 @@ from riskflow.scoring.rules.reload import RulesetHolder
 from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH
 from riskflow.simulator.config import SimConfig
 
-__all__ = ["build_decider", "build_flow", "build_lists", "from_config"]
+__all__ = ["build_audit", "build_decider", "build_flow", "build_lists", "from_config"]
 
 _encode = msgspec.json.encode
 
@@ -97,10 +98,25 @@ def build_lists(settings: Settings) -> ListSource:
     )
 
 
+def build_audit(settings: Settings) -> AuditTrail:
+    """Where this process records ruleset changes: the same place as the lists' audit when
+    there is Redis, else a file (docs/security.md#audit)."""
+    conf = settings.audit
+    if conf.path:
+        return FileAudit(conf.path, conf.actor)
+    if settings.redis is not None:
+        client = redis_client(settings.redis, timeout_s=2.0)
+        return RedisAudit(client, settings.redis.key_prefix, conf.actor)
+    if isinstance(settings.output, FileOutput):
+        return FileAudit(Path(settings.output.directory) / "audit.jsonl", conf.actor)
+    return LogAudit(conf.actor)
+
+
 def build_decider(settings: Settings, models: Models | None = None) -> Decider:
     rules = RulesetHolder(
         settings.rules.path or DEFAULT_RULESET_PATH,
         check_interval_s=settings.rules.check_interval_s,
+        audit=build_audit(settings),
     )
     return Decider(
         rules,

@@ -28,6 +28,7 @@ TYPOS = {
     "models": ("models: {every_label: 5}\n", "models.every_label"),
     "parse": ("parse: {past_day: 3}\n", "parse.past_day"),
     "deadletters": ("deadletters: {raw: true}\n", "deadletters.raw"),
+    "audit": ("audit: {pth: a.jsonl}\n", "audit.pth"),
     "metrics": ("metrics: {prt: 1}\n", "metrics.prt"),
     "recovery": ("recovery: {directori: /x}\n", "recovery.directori"),
 }

@@ -152,6 +152,16 @@ def test_ruleset_hot_reload_while_running_and_broken_ruleset_rejected(tmp_path):
     switch = versions.index("v2")
     assert switch > 100  # v1 kept deciding through the broken file
     assert set(versions[:switch]) == {"v1"} and set(versions[switch:]) == {"v2"}
+    # Each load and the refusal are audited, with the version they left in force.
+    audit = read_jsonl(tmp_path / "out" / "audit.jsonl")
+    assert [(r["op"], r["version"], r["previous"]) for r in audit] == [
+        ("ruleset_loaded", "v1", ""),
+        ("ruleset_refused", "", "v1"),
+        ("ruleset_loaded", "v2", "v1"),
+    ]
+    refused = audit[1]
+    assert "rules[0]" in refused["error"] and refused["source"] == str(rules)
+    assert len(refused["sha256"]) == 64 and refused["actor"] and refused["process"]
 
 
 def test_labels_count_only_from_their_own_time_in_a_backtest(tmp_path):
