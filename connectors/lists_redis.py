@@ -29,6 +29,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from riskflow.connectors.kafka import ensure_topics
 from riskflow.connectors.kafka_client import ClientValue, client_config
 from riskflow.connectors.metrics import LIST_CHANGES, LIST_ENTRIES
+from riskflow.contract.masking import mask_text
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import Features
 from riskflow.scoring.lists.csvfile import RowError, read_entries
@@ -232,7 +233,7 @@ class RedisLists:
             change = _decode_change(value)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             # Only riskflow writes this topic; a bad record is logged and the rest still applies.
-            log.warning("ignoring a malformed list change: %s", exc)
+            log.warning("ignoring a malformed list change: %s", mask_text(str(exc)))
             return
         self._apply(change)
 
@@ -268,7 +269,7 @@ class RedisLists:
                     self._sweep(now)
             except (redis.RedisError, RuntimeError) as exc:
                 # The copy stays usable; the next round tries again.
-                log.warning("lists follower: %s", exc)
+                log.warning("lists follower: %s", mask_text(str(exc)))
                 self._stop.wait(1.0)
         if consumer is not None:
             consumer.close()

@@ -25,7 +25,7 @@ import redis
 from riskflow.connectors.metrics import observe_snapshot_refused
 from riskflow.scoring.models.bundle import Snapshot
 from riskflow.scoring.models.signing import SnapshotSigner
-from riskflow.scoring.models.store import promote
+from riskflow.scoring.models.store import Promotion, promote_newest
 
 __all__ = ["RedisFeatureLog", "RedisModelStore"]
 
@@ -138,7 +138,10 @@ class RedisModelStore:
         return out
 
     def promote(self, challenger: str, champion: str) -> str:
-        return promote(self, challenger, champion)
+        return self.promote_newest(challenger, champion).version
+
+    def promote_newest(self, challenger: str, champion: str) -> Promotion:
+        return promote_newest(self, challenger, champion)
 
 
 class RedisFeatureLog:

@@ -22,6 +22,7 @@ import msgspec
 import redis
 
 from riskflow.connectors.metrics import REDIS_WRITE_FAILURES
+from riskflow.contract.masking import mask_text
 from riskflow.contract.messages import Decision
 from riskflow.scoring.decide import Verdict
 
@@ -59,7 +60,11 @@ class PublishedDecisions:
                 pipe.execute()
         except redis.RedisError as exc:
             REDIS_WRITE_FAILURES.inc()
-            log.warning("published decisions unavailable, %d passed as decided: %s", len(keys), exc)
+            log.warning(
+                "published decisions unavailable, %d passed as decided: %s",
+                len(keys),
+                mask_text(str(exc)),
+            )
             return verdicts
         return [
             v if body is None else dataclasses.replace(v, decision=_decode(body))

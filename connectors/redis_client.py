@@ -6,7 +6,8 @@ published-decision memory, the start-up probe and the CLI all connect through
 
 The password is read from an environment variable (`password_env`) or a file
 (`password_file`, e.g. a mounted secret) when a client is built, never kept in the
-settings, so a config file holds no secret.
+settings, so a config file holds no secret. The user name may come the same way
+(`username_env`, `username_file`), where the platform hands out both together.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import msgspec
 import redis
 
-__all__ = ["RedisSecretError", "RedisSettings", "redis_client", "redis_password"]
+__all__ = ["RedisSecretError", "RedisSettings", "redis_client", "redis_password", "redis_username"]
 
 # Characters that are patterns in an ACL key rule: a prefix holding one would make
 # `~{prefix}:*` grant more (or other) keys than riskflow writes.
@@ -45,6 +46,10 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     epoch re-emits it byte for byte (connectors/published_redis.py); longer than a restart."""
     username: str | None = None
     """The ACL user riskflow authenticates as; None is Redis's `default` user."""
+    username_env: str | None = None
+    """Environment variable holding the user name, instead of `username`."""
+    username_file: str | None = None
+    """File holding the user name (one trailing newline is ignored), instead of `username`."""
     password_env: str | None = None
     """Environment variable holding the password."""
     password_file: str | None = None
@@ -66,6 +71,10 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
             raise ValueError(f"url must be redis://, rediss:// or unix://, not {self.url!r}")
         if self.password_env and self.password_file:
             raise ValueError("give password_env or password_file, not both")
+        if sum(bool(v) for v in (self.username, self.username_env, self.username_file)) > 1:
+            raise ValueError("give one of username, username_env and username_file")
+        if parts.username and (self.username or self.username_env or self.username_file):
+            raise ValueError("the url carries a user name and username/_env/_file another")
         if parts.password and (self.password_env or self.password_file):
             raise ValueError("the url carries a password and password_env/_file another")
         if not self.key_prefix or _GLOB.search(self.key_prefix):
@@ -77,26 +86,35 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
             raise ValueError("ssl_key_file needs ssl_cert_file")
 
 
-def redis_password(settings: RedisSettings) -> str | None:
-    """The password from `password_env` or `password_file`; None when neither is set."""
-    if settings.password_env:
-        value = os.environ.get(settings.password_env)
+def _secret(name: str, env: str | None, file: str | None) -> str | None:
+    """The value of setting `name` from its `_env` variable or `_file`; None when neither."""
+    if env:
+        value = os.environ.get(env)
         if not value:
-            raise RedisSecretError(
-                f"redis.password_env: environment variable {settings.password_env} is not set"
-            )
+            raise RedisSecretError(f"redis.{name}_env: environment variable {env} is not set")
         return value
-    if settings.password_file:
-        path = Path(settings.password_file)
+    if file:
+        path = Path(file)
         try:
             value = path.read_text(encoding="utf-8").removesuffix("\n")
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise RedisSecretError(f"redis.password_file: cannot read {path}: {reason}") from None
+            raise RedisSecretError(f"redis.{name}_file: cannot read {path}: {reason}") from None
         if not value:
-            raise RedisSecretError(f"redis.password_file: {path} is empty")
+            raise RedisSecretError(f"redis.{name}_file: {path} is empty")
         return value
     return None
+
+
+def redis_password(settings: RedisSettings) -> str | None:
+    """The password from `password_env` or `password_file`; None when neither is set."""
+    return _secret("password", settings.password_env, settings.password_file)
+
+
+def redis_username(settings: RedisSettings) -> str | None:
+    """The ACL user: `username`, or read from `username_env` or `username_file`; None is
+    Redis's `default` user."""
+    return settings.username or _secret("username", settings.username_env, settings.username_file)
 
 
 def redis_client(settings: RedisSettings, *, timeout_s: float | None = None) -> redis.Redis:
@@ -104,8 +122,9 @@ def redis_client(settings: RedisSettings, *, timeout_s: float | None = None) -> 
     options: dict[str, Any] = {}
     if timeout_s is not None:
         options.update(socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
-    if settings.username:
-        options["username"] = settings.username
+    username = redis_username(settings)
+    if username:
+        options["username"] = username
     password = redis_password(settings)
     if password is not None:
         options["password"] = password

@@ -32,6 +32,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from riskflow.connectors.metrics import REDIS_DROPPED, REDIS_WRITE_FAILURES, REDIS_WRITES
 from riskflow.connectors.redis_client import RedisSettings, redis_client
+from riskflow.contract.masking import mask_text
 from riskflow.scoring.decide import Verdict
 
 __all__ = ["RedisSettings", "RedisSink", "account_key", "account_record"]
@@ -128,7 +129,11 @@ class _RedisPartition(StatelessSinkPartition[Verdict]):
             written = pipe.execute()
         except redis.RedisError as exc:
             REDIS_WRITE_FAILURES.inc()
-            log.warning("redis write failed, %d accounts pending: %s", len(self._pending), exc)
+            log.warning(
+                "redis write failed, %d accounts pending: %s",
+                len(self._pending),
+                mask_text(str(exc)),
+            )
             # Back off so a dead Redis costs one timeout per interval, not per batch.
             self._retry_at = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, 5.0)

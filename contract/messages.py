@@ -152,6 +152,7 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
     alert_id: str
     event_id: str
     account_id: str
+    """Masked (`A****0058`, `contract.masking`): staff find the account from `event_id`."""
     branch_id: str
     severity: Literal["low", "medium", "high", "critical"]
     action: Action
@@ -176,6 +177,8 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True):
     ]
     event_id: str
     account_id: str
+    """Masked (`A****0058`, `contract.masking`): the sender finds the customer from
+    `event_id`; the masked id is the record key, so one account's messages keep their order."""
     channel: Literal["app", "sms"]
     text: str
     created_at: str
@@ -206,3 +209,7 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     """Hex sha256 of the whole message: finds the original in the source's own logs."""
     payload_truncated: bool = False
     """True when `payload` is only a prefix of the message."""
+    payload_masked: bool = False
+    """True when identifiers in `payload` and `error` are masked (`contract.masking`); then
+    `payload_sha256` is empty, since a hash of the whole message next to its masked copy
+    would give the masked characters away to anyone trying the few thousand candidates."""

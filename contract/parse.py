@@ -23,6 +23,7 @@ from typing import Final
 import msgspec
 import numpy as np
 
+from riskflow.contract.masking import mask_payload, mask_text
 from riskflow.contract.messages import (
     DEAD_LETTER_PAYLOAD_BYTES,
     MAX_ERROR_CHARS,
@@ -45,6 +46,7 @@ __all__ = [
     "event_kind",
     "nesting_depth",
     "parse",
+    "redact_dead_letter",
 ]
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
@@ -155,6 +157,15 @@ def _prefix_text(prefix: bytes, whole: bool) -> str | None:
     return None
 
 
+def _payload_field(prefix: bytes, truncated: bool, limit: int) -> tuple[str, str]:
+    text = _prefix_text(prefix, not truncated)
+    # Control characters encode as six bytes each in JSON: text that escapes badly goes as
+    # base64, which is never more than 4/3 of the prefix.
+    if text is not None and len(msgspec.json.encode(text)) <= 2 * limit:
+        return text, "utf-8"
+    return base64.b64encode(prefix).decode("ascii"), "base64"
+
+
 def dead_letter_for(
     body: bytes,
     reason: str,
@@ -168,13 +179,7 @@ def dead_letter_for(
     limit = DEAD_LETTER_PAYLOAD_BYTES
     prefix = body[:limit]
     truncated = len(body) > limit
-    text = _prefix_text(prefix, not truncated)
-    # Control characters encode as six bytes each in JSON: text that escapes badly goes as
-    # base64, which is never more than 4/3 of the prefix.
-    if text is not None and len(msgspec.json.encode(text)) <= 2 * limit:
-        payload, encoding = text, "utf-8"
-    else:
-        payload, encoding = base64.b64encode(prefix).decode("ascii"), "base64"
+    payload, encoding = _payload_field(prefix, truncated, limit)
     return DeadLetter(
         reason=reason,
         error=_bounded(error),
@@ -187,6 +192,43 @@ def dead_letter_for(
         payload_size=len(body),
         payload_sha256=hashlib.sha256(body).hexdigest(),
         payload_truncated=truncated,
+    )
+
+
+def redact_dead_letter(letter: DeadLetter, *, payload_bytes: int, raw: bool) -> DeadLetter:
+    """`letter` as it may leave riskflow: its payload cut to `payload_bytes` and, unless
+    `raw`, its identifiers masked (as text, whatever the bytes were)."""
+    if letter.payload_masked:
+        return letter
+    if letter.payload_encoding == "base64":
+        body = base64.b64decode(letter.payload)
+    else:
+        body = letter.payload.encode("utf-8", "surrogatepass")
+    cut = len(body) > payload_bytes
+    prefix = body[:payload_bytes]
+    truncated = letter.payload_truncated or cut
+    if raw:
+        if not cut:
+            return letter
+        payload, encoding = _payload_field(prefix, True, payload_bytes)
+        return msgspec.structs.replace(
+            letter, payload=payload, payload_encoding=encoding, payload_truncated=True
+        )
+    text = _prefix_text(prefix, not cut) or prefix.decode("utf-8", "replace")
+    masked = mask_payload(text)
+    # A short id masks to a longer `****`: the bound holds for the masked text too.
+    encoded = masked.encode("utf-8", "surrogatepass")
+    if len(encoded) > payload_bytes:
+        masked = encoded[:payload_bytes].decode("utf-8", "ignore")
+        truncated = True
+    return msgspec.structs.replace(
+        letter,
+        error=mask_text(letter.error),
+        payload=masked,
+        payload_encoding="utf-8",
+        payload_sha256="",
+        payload_truncated=truncated,
+        payload_masked=True,
     )
 
 

@@ -25,6 +25,7 @@ from riskflow.connectors.kafka import KafkaSettings
 from riskflow.connectors.kafka_client import KafkaSecretError, resolve_client
 from riskflow.connectors.redis_store import RedisSettings
 from riskflow.contract import topics
+from riskflow.contract.messages import DEAD_LETTER_PAYLOAD_BYTES
 from riskflow.contract.parse import MAX_DEPTH, ParseLimits
 from riskflow.features.account import FeatureConfig
 from riskflow.scoring.limits import LimitsTable
@@ -34,7 +35,9 @@ from riskflow.scoring.policy import Policy
 from riskflow.scoring.priors import Priors
 
 __all__ = [
+    "AuditSettings",
     "ConfigError",
+    "DeadLetterSettings",
     "FileInput",
     "FileOutput",
     "KafkaInput",
@@ -173,6 +176,29 @@ class ParseSettings(_Strict, frozen=True):
         )
 
 
+class DeadLetterSettings(_Strict, frozen=True):
+    """What a dead letter keeps of its message (docs/security.md#dead-letters)."""
+
+    payload_bytes: int = DEAD_LETTER_PAYLOAD_BYTES
+    """At most this many bytes of the message are kept (1 to 4096)."""
+    raw_payload: bool = False
+    """Keep the message's bytes as they came; by default identifiers in it are masked."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.payload_bytes <= DEAD_LETTER_PAYLOAD_BYTES:
+            raise ValueError(f"payload_bytes must be from 1 to {DEAD_LETTER_PAYLOAD_BYTES}")
+
+
+class AuditSettings(_Strict, frozen=True):
+    """Where ruleset loads and refusals and model promotions are recorded (connectors.audit)."""
+
+    path: str | None = None
+    """A JSONL file the records are appended to; None: the `{key_prefix}:audit` stream when
+    there is a redis section, else `audit.jsonl` in a file output's directory."""
+    actor: str | None = None
+    """Who the records of this process name; None: $RISKFLOW_ACTOR, else the process's user."""
+
+
 class MetricsSettings(_Strict, frozen=True):
     enabled: bool = True
     port: int = 9100
@@ -232,6 +258,8 @@ class Settings(_Strict, frozen=True):
     notifications: NotificationPolicy = NotificationPolicy()
     models: ModelsSettings = ModelsSettings()
     parse: ParseSettings = ParseSettings()
+    deadletters: DeadLetterSettings = DeadLetterSettings()
+    audit: AuditSettings = AuditSettings()
     metrics: MetricsSettings = MetricsSettings()
     recovery: RecoverySettings = RecoverySettings()
 

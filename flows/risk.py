@@ -27,6 +27,7 @@ from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.dataflow import Dataflow, Stream
 
 from riskflow.connectors import kafka as kafka_io
+from riskflow.connectors.audit import AuditTrail, FileAudit, LogAudit, RedisAudit
 from riskflow.connectors.iterated import IteratedSource
 from riskflow.connectors.jsonl import file_sinks, replay_source
 from riskflow.connectors.metrics import (
@@ -44,7 +45,7 @@ from riskflow.connectors.redis_client import redis_client
 from riskflow.connectors.redis_store import RedisSink
 from riskflow.connectors.simulated import simulator_source
 from riskflow.contract.messages import DeadLetter, Feedback
-from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse
+from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse, redact_dead_letter
 from riskflow.features.catalog import Features
 from riskflow.features.entity import entity_stage, home
 from riskflow.features.ip import IPConfig, ip_entity
@@ -75,7 +76,7 @@ from riskflow.scoring.rules.reload import RulesetHolder
 from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH
 from riskflow.simulator.config import SimConfig
 
-__all__ = ["build_decider", "build_flow", "build_lists", "from_config"]
+__all__ = ["build_audit", "build_decider", "build_flow", "build_lists", "from_config"]
 
 _encode = msgspec.json.encode
 
@@ -100,10 +101,25 @@ def build_lists(settings: Settings) -> ListSource:
     )
 
 
+def build_audit(settings: Settings) -> AuditTrail:
+    """Where this process records ruleset changes: the same place as the lists' audit when
+    there is Redis, else a file (docs/security.md#audit)."""
+    conf = settings.audit
+    if conf.path:
+        return FileAudit(conf.path, conf.actor)
+    if settings.redis is not None:
+        client = redis_client(settings.redis, timeout_s=2.0)
+        return RedisAudit(client, settings.redis.key_prefix, conf.actor)
+    if isinstance(settings.output, FileOutput):
+        return FileAudit(Path(settings.output.directory) / "audit.jsonl", conf.actor)
+    return LogAudit(conf.actor)
+
+
 def build_decider(settings: Settings, models: Models | None = None) -> Decider:
     rules = RulesetHolder(
         settings.rules.path or DEFAULT_RULESET_PATH,
         check_interval_s=settings.rules.check_interval_s,
+        audit=build_audit(settings),
     )
     return Decider(
         rules,
@@ -427,6 +443,13 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
         late = op.filter_map("late_labels", outcomes, _as_late_label)
         dead = op.merge("all_dead_letters", dead, late)
     op.inspect("count_dead_letters", dead, _count_dead_letter)
+    # Every dead letter, whichever step made it, is bounded and masked on its way out.
+    kept = settings.deadletters
+    dead = op.map(
+        "redact_dead_letters",
+        dead,
+        partial(redact_dead_letter, payload_bytes=kept.payload_bytes, raw=kept.raw_payload),
+    )
     # Each output stream with the record key that keeps one subject's messages in order, and
     # its encoding: decisions go out as the very bytes the memory keeps for a repeat.
     outputs: dict[str, tuple[Stream, Callable[[Any], str], Callable[[Any], bytes]]] = {

@@ -18,7 +18,7 @@ from rich.live import Live
 from riskflow.allocator import running_allocator
 from riskflow.connectors.kafka_client import ClientValue, redacted
 from riskflow.connectors.metrics import STATS
-from riskflow.connectors.redis_client import RedisSecretError, redis_password
+from riskflow.connectors.redis_client import RedisSecretError, redis_password, redis_username
 from riskflow.flows.config import (
     ConfigError,
     FileInput,
@@ -33,6 +33,7 @@ from riskflow.flows.risk import build_flow
 from riskflow.lists_cli import lists_app
 from riskflow.models_cli import models_app
 from riskflow.runner import (
+    FlowCrashed,
     KafkaRefused,
     KafkaUnreachable,
     MissingTopics,
@@ -60,6 +61,8 @@ EXIT_CONFIG = 2
 """A config or option the run cannot use (click's own code for usage errors)."""
 EXIT_UNREACHABLE = 3
 """Kafka or Redis did not answer within `kafka.connect_timeout_s` at start."""
+EXIT_CRASHED = 1
+"""A step of the flow raised where nothing caught it: a bug, reported in one line."""
 
 
 def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
@@ -147,6 +150,9 @@ def _run_with_summary(
         console.print(summary_table(STATS, started, title=title))
         _say("stopped by signal")
         return
+    except FlowCrashed as exc:
+        console.print(summary_table(STATS, started, title=title))
+        _fail(str(exc), EXIT_CRASHED)
     console.print(summary_table(STATS, started, title=title))
 
 
@@ -210,6 +216,7 @@ def run(
     if settings.redis is not None:
         # Before any waiting on Kafka: a missing secret is the config's fault, found at once.
         try:
+            redis_username(settings.redis)
             redis_password(settings.redis)
         except RedisSecretError as exc:
             _fail(str(exc))

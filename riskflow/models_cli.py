@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from riskflow.connectors.audit import RedisAudit
 from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_client import RedisSettings
 from riskflow.failing import fail, redis_or_fail
@@ -30,22 +31,24 @@ ConfigOpt = Annotated[
 ]
 
 
-def _store(config: Path | None) -> RedisModelStore:
+def _store(config: Path | None, actor: str | None = None) -> tuple[RedisModelStore, RedisAudit]:
     """The configured store, verifying and signing with the flow's keys (one line, exit 2,
-    when the config or the key is unusable)."""
+    when the config or the key is unusable), and the audit stream next to it."""
     try:
         settings = load_settings(config)
         signer = snapshot_signer(settings.models)
     except ConfigError as exc:
         fail(str(exc))
     conf = settings.redis or RedisSettings()
-    return RedisModelStore(redis_or_fail(conf), conf.key_prefix, signer=signer)
+    client = redis_or_fail(conf)
+    audit = RedisAudit(client, conf.key_prefix, actor or settings.audit.actor)
+    return RedisModelStore(client, conf.key_prefix, signer=signer), audit
 
 
 @models_app.command()
 def show(config: ConfigOpt = None) -> None:
     """The newest snapshots of the champion and the challenger that verify under the key."""
-    store = _store(config)
+    store, _ = _store(config)
     table = Table(title="model snapshots")
     for col in ("role", "version", "learned up to", "bytes"):
         table.add_column(col)
@@ -57,12 +60,47 @@ def show(config: ConfigOpt = None) -> None:
 
 
 @models_app.command()
-def promote(config: ConfigOpt = None) -> None:
+def promote(
+    config: ConfigOpt = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who promotes (default: audit.actor, $RISKFLOW_ACTOR, you).")
+    ] = None,
+    why: Annotated[str, typer.Option(help="Why (for the audit).")] = "",
+) -> None:
     """Make the challenger the champion: every worker swaps to it within a second."""
+    store, audit = _store(config, by)
     try:
-        version = _store(config).promote("challenger", "champion")
+        done = store.promote_newest("challenger", "champion")
     except (KeyError, SnapshotError):
         # Refused snapshots were already reported, one line each, by the store.
         print("riskflow: no challenger snapshot that verifies to promote", file=sys.stderr)
         raise typer.Exit(1) from None
-    console.print(f"champion is now {version}")
+    audit.record(
+        "model_promoted",
+        version=done.version,
+        source=done.source,
+        previous=done.previous,
+        sha256=done.sha256,
+        why=why,
+    )
+    console.print(f"champion is now {done.version}")
+
+
+@models_app.command()
+def audit(
+    config: ConfigOpt = None,
+    last: Annotated[int | None, typer.Option(help="Only the most recent N records.")] = None,
+) -> None:
+    """The audit trail of ruleset loads and refusals and model promotions, oldest first."""
+    _, trail = _store(config)
+    records = trail.records()
+    if last is not None:
+        records = records[-last:] if last > 0 else []
+    table = Table(title="audit")
+    for col in ("at", "op", "version", "previous", "actor", "process"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            *(r.get(k, "") for k in ("at", "op", "version", "previous", "actor", "process"))
+        )
+    Console(width=200).print(table)

@@ -31,10 +31,12 @@ from riskflow.connectors.kafka import (
     wait_for_kafka,
 )
 from riskflow.connectors.reachable import wait_until
-from riskflow.connectors.redis_client import RedisSettings, redis_client
+from riskflow.connectors.redis_client import RedisSettings, redis_client, redis_username
+from riskflow.contract.masking import mask_id
 from riskflow.flows.config import KafkaInput, KafkaOutput, Settings
 
 __all__ = [
+    "FlowCrashed",
     "KafkaRefused",
     "KafkaUnreachable",
     "MissingTopics",
@@ -46,6 +48,28 @@ __all__ = [
     "wait_for_redis",
     "wait_for_services",
 ]
+
+
+class FlowCrashed(RuntimeError):
+    """A step of the flow raised where nothing caught it; the message is one line that
+    names the step and the exception's type, and the key it was on only masked."""
+
+
+# bytewax's own words: `(src/operators.rs:786:50): error calling ... in step "s" for key "k"`.
+_RUST_PLACE = re.compile(r"^\([^)]*\.rs:\d+(?::\d+)?\):\s*")
+_KEY = re.compile(r'(for key )"((?:[^"\\]|\\.)*)"')
+
+
+def crash_line(exc: BaseException) -> str:
+    """One line for a flow that stopped on `exc`: no traceback, no account key in clear, and
+    of the cause its type only (its text may quote the event)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    where = _KEY.sub(lambda m: f'{m.group(1)}"{mask_id(m.group(2))}"', _RUST_PLACE.sub("", first))
+    root: BaseException = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    cause = f": {type(root).__name__}" if root is not exc else ""
+    return f"the flow stopped: {where or type(exc).__name__}{cause}"
 
 
 class RedisUnreachable(ConnectionError):
@@ -99,7 +123,7 @@ def wait_for_redis(
             return None
         except redis.RedisError as exc:
             if _refusal(exc):
-                user = conf.username or "default"
+                user = redis_username(conf) or "default"
                 raise RedisRefused(
                     f"Redis at {where} refused user {user}: {_one_line(exc)}"
                 ) from None
@@ -307,7 +331,7 @@ def run_flow(
         except BytewaxRuntimeError as exc:
             # bytewax reports the interrupt it stopped on as its own error, caused by it.
             if not _caused_by_interrupt(exc):
-                raise
+                raise FlowCrashed(crash_line(exc)) from None
             raise KeyboardInterrupt from None
         finally:
             _MUFFLE.stop()

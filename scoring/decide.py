@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
+from riskflow.contract.masking import mask_id
 from riskflow.contract.messages import Action, Alert, Decision, Login, Notification, Payment, Reason
 from riskflow.features.catalog import Features
 from riskflow.scoring.budget import AlertBudget
@@ -104,10 +105,10 @@ def _summary(event: Payment | Login, action: str, reasons: list[Reason]) -> str:
     if isinstance(event, Payment):
         what = f"{event.txn_type} of {event.amount:,.2f} {event.currency} via {event.channel}"
         if event.payee_account:
-            what += f" to {event.payee_account}"
+            what += f" to {mask_id(event.payee_account)}"
     else:
         what = f"{'successful' if event.success else 'failed'} login via {event.channel}"
-    return f"{action.upper()} {what} on account {event.account_id}: {codes}"
+    return f"{action.upper()} {what} on account {mask_id(event.account_id)}: {codes}"
 
 
 class Decider:
@@ -267,7 +268,9 @@ class Decider:
             alert = Alert(
                 alert_id=f"alert-{event.event_id}",
                 event_id=event.event_id,
-                account_id=event.account_id,
+                # Branch staff read alerts: who the account is comes from the event_id, in
+                # the bank's own systems, for those allowed to see it.
+                account_id=mask_id(event.account_id),
                 branch_id=branch,
                 severity=severity,  # type: ignore[arg-type]
                 action=action,

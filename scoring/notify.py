@@ -6,6 +6,7 @@ from typing import Final, Literal
 
 import msgspec
 
+from riskflow.contract.masking import mask_id
 from riskflow.contract.messages import Decision, Login, Notification, Payment
 from riskflow.features.catalog import Features
 
@@ -60,7 +61,9 @@ def notifications_for(
     if isinstance(event, Payment):
         what = f"{event.txn_type} of {event.amount:,.2f} {event.currency}"
         if event.payee_account:
-            what += f" to {event.payee_account}"
+            # Texts travel by SMS and sit on lock screens: the payee as the customer's app
+            # shows it, by its last digits.
+            what += f" to {mask_id(event.payee_account)}"
         if action == "block" and policy.intercepted:
             kinds.append(
                 (
@@ -122,7 +125,9 @@ def notifications_for(
             notification_id=f"{kind}:{event.event_id}",
             type=kind,  # type: ignore[arg-type]
             event_id=event.event_id,
-            account_id=event.account_id,
+            # The sender finds the customer by event_id; the masked id keys the topic, which
+            # keeps each account's messages in order.
+            account_id=mask_id(event.account_id),
             channel=channel,
             text=text,
             created_at=decision.ts,

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from riskflow.contract.masking import mask_id
 from riskflow.flows.config import load_settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "security.md"
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
 
 
-def test_the_page_has_its_three_examples():
-    assert len(EXAMPLES) == 3
+def test_the_page_has_its_five_examples():
+    assert len(EXAMPLES) == 5
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=["kafka", "redis", "models"])
+@pytest.mark.parametrize("example", EXAMPLES, ids=["kafka", "redis", "models", "dead", "audit"])
 def test_each_config_example_loads_as_written(tmp_path, monkeypatch, example):
     monkeypatch.setenv("RISKFLOW_KAFKA_PASSWORD", "from-the-environment")
     path = tmp_path / "c.yaml"
@@ -31,3 +32,15 @@ def test_each_config_example_loads_as_written(tmp_path, monkeypatch, example):
     if "models:" in example:
         assert settings.models.backend == "redis"
         assert settings.models.signing_key_env == "RISKFLOW_SNAPSHOT_KEY"
+    if "deadletters:" in example:
+        assert settings.deadletters.payload_bytes == 1024
+        assert settings.deadletters.raw_payload is False
+    if "audit:" in example:
+        assert settings.audit.path == "/var/log/riskflow/audit.jsonl"
+        assert settings.audit.actor == "risk-engine-prod"
+
+
+def test_the_masked_forms_the_page_shows_are_the_code_s():
+    text = DOC.read_text(encoding="utf-8")
+    for clear, masked in re.findall(r"`([^`*]+)` → `([^`]+)`", text):
+        assert mask_id(clear) == masked

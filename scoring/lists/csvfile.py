@@ -21,6 +21,7 @@ from pathlib import Path
 
 import msgspec
 
+from riskflow.contract.masking import mask_text
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import Features
 from riskflow.scoring.lists.entries import ListEntry
@@ -140,10 +141,12 @@ class FileLists:
                 return
             entries, errors = read_entries(self.path.read_text(encoding="utf-8-sig"))
         except OSError as exc:
-            log.warning("lists %s unreadable, keeping the previous copy: %s", self.path, exc)
+            log.warning(
+                "lists %s unreadable, keeping the previous copy: %s", self.path, mask_text(str(exc))
+            )
             return
         for e in errors:
-            log.warning("lists %s line %d skipped: %s", self.path, e.line, e.error)
+            log.warning("lists %s line %d skipped: %s", self.path, e.line, mask_text(e.error))
         self._index = ListIndex(entries)
         self._stamp = stamp
         self.reloads += 1

@@ -21,20 +21,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from riskflow.contract.masking import mask_id, mask_text
 from riskflow.contract.messages import Login, Payment, Reason
-from riskflow.scoring.lists.entries import ENTITIES, ListEntry, normal_ip
+from riskflow.scoring.lists.entries import ENTITIES, ListEntry, entry_id, normal_ip
 
 __all__ = ["ListIndex", "Screening", "list_reason"]
 
 _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+CLEAR_ENTITIES = frozenset({"merchant", "terminal"})
+"""Listed entities named in clear in a hit's detail: businesses, not customers."""
+
+
 def list_reason(entry: ListEntry) -> Reason:
+    """The reason of a hit: it reaches alerts, decisions and Redis, so a customer's
+    account, payee, device or IP in it is masked (`contract.masking`)."""
     until = f", until {entry.expires_at.isoformat()}" if entry.expires_at else ""
+    shown = entry.value if entry.entity in CLEAR_ENTITIES else mask_id(entry.value)
     return Reason(
         f"{entry.kind.upper()}_{entry.entity.upper()}",
-        f"{entry.entity} {entry.value} on the {entry.kind} list (entry {entry.id}, "
-        f"source {entry.source}, by {entry.created_by}{until}): {entry.reason}",
+        f"{entry.entity} {shown} on the {entry.kind} list "
+        f"(entry {entry_id(entry.kind, entry.entity, shown)}, "
+        f"source {entry.source}, by {entry.created_by}{until}): {mask_text(entry.reason)}",
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import threading
+from dataclasses import dataclass
 from typing import Protocol
 
 from riskflow.scoring.models.bundle import Snapshot
 
-__all__ = ["MemoryModelStore", "ModelStore", "promote"]
+__all__ = ["MemoryModelStore", "ModelStore", "Promotion", "promote", "promote_newest"]
 
 
 class ModelStore(Protocol):
@@ -55,11 +57,31 @@ class MemoryModelStore:
         return promote(self, challenger, champion)
 
 
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """What a promotion changed, for its audit record."""
+
+    version: str
+    """The new champion's version."""
+    source: str
+    """The challenger version it was made from."""
+    previous: str
+    """The champion version it replaced ("" when there was none)."""
+    sha256: str
+    """Of the new champion snapshot's data."""
+
+
 def promote(store: ModelStore, challenger: str, champion: str) -> str:
     """Publish the newest challenger as the newest champion; returns the new version."""
+    return promote_newest(store, challenger, champion).version
+
+
+def promote_newest(store: ModelStore, challenger: str, champion: str) -> Promotion:
+    """`promote`, telling what it replaced."""
     snaps = store.since(challenger, -1.0)
     if not snaps:
         raise KeyError(f"no {challenger} snapshot to promote")
+    source = snaps[-1].version
     bundle = snaps[-1].load()
     bundle.origin = f".from-{bundle.version}"
     bundle.name = champion
@@ -68,4 +90,5 @@ def promote(store: ModelStore, challenger: str, champion: str) -> str:
     bundle.as_of = max(bundle.as_of, current[1] if current else 0.0)
     snap = bundle.to_snapshot()
     store.publish(champion, snap)
-    return snap.version
+    digest = hashlib.sha256(snap.blob).hexdigest() if snap.blob is not None else ""
+    return Promotion(snap.version, source, current[0] if current else "", digest)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pwd
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from riskflow.scoring.rules.ruleset import (
     Ruleset,
@@ -18,9 +20,27 @@ from riskflow.scoring.rules.ruleset import (
     read_ruleset_file,
 )
 
-__all__ = ["RulesetHolder"]
+__all__ = ["Auditor", "RulesetHolder"]
 
 log = logging.getLogger(__name__)
+
+
+class Auditor(Protocol):
+    """Where a ruleset change is recorded (`connectors.audit`); `record` never raises."""
+
+    def record(self, op: str, **what: str) -> None: ...
+
+
+def _owner(path: Path) -> str:
+    """Who owns the file: riskflow cannot know who edited it, its owner is the nearest."""
+    try:
+        uid = path.stat().st_uid
+    except OSError:
+        return ""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 class RulesetHolder:
@@ -32,6 +52,9 @@ class RulesetHolder:
     `rejected`; the previous ruleset stays in force, and the same broken
     content is not retried until it changes again. Only the first load, at
     start-up, raises RulesetError, since there is no previous ruleset to keep.
+
+    With an `audit`, every load (the first included) and every refusal is recorded: the
+    version, the previous one, the sha256 of the text, where it came from and its owner.
     """
 
     def __init__(
@@ -40,6 +63,7 @@ class RulesetHolder:
         *,
         check_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        audit: Auditor | None = None,
     ) -> None:
         self.path = Path(path)
         self.check_interval_s = check_interval_s
@@ -51,9 +75,20 @@ class RulesetHolder:
         self.rejected = 0
         self.last_error: str | None = None
         self._retired_errors = 0
+        self._audit = audit
         self._ruleset = load_ruleset(self.path)
         self._stamp = self._read_stamp()
         self._next_check = clock() + check_interval_s
+        if audit is not None:
+            audit.record(
+                "ruleset_loaded",
+                version=self._ruleset.version,
+                previous="",
+                sha256=_file_digest(self.path),
+                source=str(self.path),
+                owner=_owner(self.path),
+                rules=str(len(self._ruleset.rules)),
+            )
 
     @property
     def version(self) -> str:
@@ -95,7 +130,7 @@ class RulesetHolder:
         Never raises: whatever goes wrong is a rejection.
         """
         if not isinstance(text, str):
-            self._reject(f"{source}: a ruleset is text, not {type(text).__name__}", None)
+            self._reject(f"{source}: a ruleset is text, not {type(text).__name__}", None, source)
             return False
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         if digest == self._rejected_digest:
@@ -103,14 +138,14 @@ class RulesetHolder:
         try:
             ruleset = parse_ruleset(text, source=source)
         except RulesetError as exc:
-            self._reject(str(exc), digest)
+            self._reject(str(exc), digest, source)
             return False
         except Exception as exc:  # pragma: no cover - parse_ruleset converts everything
-            self._reject(f"{source}: cannot load: {type(exc).__name__}: {exc}", digest)
+            self._reject(f"{source}: cannot load: {type(exc).__name__}: {exc}", digest, source)
             return False
         self._rejected_digest = None
         self._retired_errors += self._ruleset.evaluation_errors
-        self._ruleset = ruleset
+        previous, self._ruleset = self._ruleset, ruleset
         self.reloads += 1
         self.last_error = None
         log.info(
@@ -119,12 +154,43 @@ class RulesetHolder:
                 f"ruleset {ruleset.version} loaded from {source} ({len(ruleset.rules)} rules)"
             ),
         )
+        if self._audit is not None:
+            self._audit.record(
+                "ruleset_loaded",
+                version=ruleset.version,
+                previous=previous.version,
+                sha256=digest,
+                source=source,
+                owner=self._source_owner(source),
+                rules=str(len(ruleset.rules)),
+            )
         return True
 
-    def _reject(self, error: str, digest: str | None) -> None:
+    def _source_owner(self, source: str) -> str:
+        return _owner(self.path) if source == str(self.path) else ""
+
+    def _reject(self, error: str, digest: str | None, source: str | None = None) -> None:
         self.rejected += 1
         self.last_error = one_line(error)
         self._rejected_digest = digest
         log.warning(
             "%s", one_line(f"ruleset rejected, keeping {self._ruleset.version}: {self.last_error}")
         )
+        if self._audit is not None:
+            where = source if source is not None else str(self.path)
+            self._audit.record(
+                "ruleset_refused",
+                version="",
+                previous=self._ruleset.version,
+                sha256=digest or "",
+                source=where,
+                owner=self._source_owner(where),
+                error=self.last_error,
+            )
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""

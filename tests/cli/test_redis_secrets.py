@@ -90,3 +90,21 @@ def test_the_right_password_from_the_environment_lets_the_lists_command_in(tmp_p
     done = riskflow(tmp_path, secured(redis_tls), "lists", "show", **{ENV: redis_tls.password})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "0 entries" in done.stdout
+
+
+def test_an_unset_username_variable_is_one_line_and_exit_2(tmp_path, redis_tls):
+    conf = secured(redis_tls, username=None, username_env="RISKFLOW_TEST_REDIS_USER")
+    last = one_line(riskflow(tmp_path, conf, "run", **{ENV: redis_tls.password}), 2)
+    assert "redis.username_env: environment variable RISKFLOW_TEST_REDIS_USER is not set" in last
+
+
+def test_the_user_name_from_a_file_lets_the_lists_command_in(tmp_path, redis_tls):
+    redis_tls.admin.flushall()
+    user = tmp_path / "redis-user"
+    user.write_text(f"{redis_tls.username}\n")
+    conf = secured(redis_tls, username=None, username_file=str(user))
+    done = riskflow(tmp_path, conf, "lists", "show", **{ENV: redis_tls.password})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "0 entries" in done.stdout
+    wrong = riskflow(tmp_path, conf, "lists", "show", **{ENV: "wrong-password"})
+    assert f"refused user {redis_tls.username}" in one_line(wrong, 2)

@@ -11,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from riskflow.cli import app
+from riskflow.connectors.audit import RedisAudit
 from riskflow.connectors.models_redis import RedisFeatureLog, RedisModelStore
 from riskflow.contract.messages import Feedback
 from riskflow.scoring.models.featurelog import LoggedEvent, decode, encode
@@ -98,9 +99,20 @@ def test_promote_and_show_commands(redis_client, redis_url, prefix, tmp_path):
     runner = CliRunner(env={KEY_ENV: KEY})
     shown = runner.invoke(app, ["models", "show", "--config", str(config)])
     assert shown.exit_code == 0 and "challenger-120" in shown.output
-    promoted = runner.invoke(app, ["models", "promote", "--config", str(config)])
+    before = store.newest("champion")[0]
+    promoted = runner.invoke(
+        app, ["models", "promote", "--config", str(config), "--by", "mrm-7", "--why", "better AUC"]
+    )
     assert promoted.exit_code == 0, promoted.output
     assert store.newest("champion")[0] == "champion-120.from-challenger-120"
+    # Who promoted what over what, when, in the audit stream next to the lists' own.
+    (record,) = RedisAudit(redis_client, prefix).records()
+    assert record["op"] == "model_promoted" and record["actor"] == "mrm-7"
+    assert record["version"] == "champion-120.from-challenger-120"
+    assert (record["source"], record["previous"]) == ("challenger-120", before)
+    assert record["why"] == "better AUC" and len(record["sha256"]) == 64 and record["at"]
+    shown = runner.invoke(app, ["models", "audit", "--config", str(config)])
+    assert shown.exit_code == 0 and "model_promoted" in shown.output and "mrm-7" in shown.output
     # Workers swap to it, and the learner keeps training the promoted model.
     assert (
         ModelHolder(store, check_interval_s=0.0)

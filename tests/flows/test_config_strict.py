@@ -27,6 +27,8 @@ TYPOS = {
     "notifications": ("notifications: {large_transfr: 1}\n", "notifications.large_transfr"),
     "models": ("models: {every_label: 5}\n", "models.every_label"),
     "parse": ("parse: {past_day: 3}\n", "parse.past_day"),
+    "deadletters": ("deadletters: {raw: true}\n", "deadletters.raw"),
+    "audit": ("audit: {pth: a.jsonl}\n", "audit.pth"),
     "metrics": ("metrics: {prt: 1}\n", "metrics.prt"),
     "recovery": ("recovery: {directori: /x}\n", "recovery.directori"),
 }
@@ -249,6 +251,14 @@ def test_the_redis_security_keys_load(tmp_path):
         (
             "redis: {url: 'redis://:pw@r:6379/0', password_env: P}\n",
             "redis: the url carries a password and password_env/_file another",
+        ),
+        (
+            "redis: {username: riskflow, username_file: /run/u}\n",
+            "redis: give one of username, username_env and username_file",
+        ),
+        (
+            "redis: {url: 'redis://rf@r:6379/0', username_env: U}\n",
+            "redis: the url carries a user name and username/_env/_file another",
         ),
         ("redis: {key_prefix: 'rf*'}\n", "redis: key_prefix must be non-empty"),
         ("redis: {url: 'http://r:6379'}\n", "redis: url must be redis://, rediss:// or unix://"),

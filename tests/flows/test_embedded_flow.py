@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bytewax.testing import run_main
 
+from riskflow.contract.masking import mask_id
 from riskflow.flows.config import (
     FileInput,
     FileOutput,
@@ -91,7 +92,9 @@ def test_bank_day_end_to_end(tmp_path):
     }
     assert expected and expected <= set(notes)
     assert "reported for fraud" in notes["transfer_intercepted:P5"]["text"]
-    assert notes["transfer_intercepted:P5"]["account_id"] == listed["account_id"]
+    # Decisions name the account for the payment pipeline; the customer's message masks it.
+    assert listed["account_id"] == "A3"
+    assert notes["transfer_intercepted:P5"]["account_id"] == mask_id(listed["account_id"])
 
     # Alerts: one per review/block, routed to the event's branch, the last seen, or unassigned.
     flagged = {e for e, d in decisions.items() if d["action"] in ("review", "block")}
@@ -101,6 +104,7 @@ def test_bank_day_end_to_end(tmp_path):
     assert alerts["P7"]["branch_id"] == "BR005"
     assert alerts["P6"]["branch_id"] == "unassigned"
     assert alerts["P3"]["alert_id"] == "alert-P3"
+    assert alerts["P5"]["account_id"] == "****" and "MULE9" not in alerts["P5"]["summary"]
 
     assert Counter(d["reason"] for d in dead) == Counter(
         {"not_json": 1, "invalid_amount": 1, "missing_field": 1, "invalid_timestamp": 1}
@@ -148,6 +152,16 @@ def test_ruleset_hot_reload_while_running_and_broken_ruleset_rejected(tmp_path):
     switch = versions.index("v2")
     assert switch > 100  # v1 kept deciding through the broken file
     assert set(versions[:switch]) == {"v1"} and set(versions[switch:]) == {"v2"}
+    # Each load and the refusal are audited, with the version they left in force.
+    audit = read_jsonl(tmp_path / "out" / "audit.jsonl")
+    assert [(r["op"], r["version"], r["previous"]) for r in audit] == [
+        ("ruleset_loaded", "v1", ""),
+        ("ruleset_refused", "", "v1"),
+        ("ruleset_loaded", "v2", "v1"),
+    ]
+    refused = audit[1]
+    assert "rules[0]" in refused["error"] and refused["source"] == str(rules)
+    assert len(refused["sha256"]) == 64 and refused["actor"] and refused["process"]
 
 
 def test_labels_count_only_from_their_own_time_in_a_backtest(tmp_path):

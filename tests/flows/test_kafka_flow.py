@@ -14,6 +14,7 @@ import uuid
 import pytest
 import yaml
 
+from riskflow.contract.masking import mask_id
 from tests.flows.streams import bank_day, ruleset_text
 from tests.infra.kafka import consume_all, new_topic, produce
 
@@ -124,6 +125,7 @@ def test_decisions_dead_letters_alerts_and_redis(
     )
     assert {d["source_topic"] for d in dead} == {topics["payments"], topics["feedback"]}
     assert all(d["source_offset"] is not None for d in dead)
+    assert all(d["payload_masked"] and not d["payload_sha256"] for d in dead)
 
     alerts = consume_all(kafka_bootstrap, topics["alerts"], expected=5, timeout=30)
     flagged = {e for e, d in by_id.items() if d["action"] in ("review", "block")}
@@ -137,7 +139,9 @@ def test_decisions_dead_letters_alerts_and_redis(
     notes = consume_all(kafka_bootstrap, topics["notifications"], expected=4, timeout=30)
     by_note = {json.loads(m.value())["notification_id"]: m for m in notes}
     intercepted = by_note["transfer_intercepted:P5"]
-    assert intercepted.key().decode() == by_id["P5"]["account_id"]
+    # Keyed by the masked account, as the message names it: one account's stay in order.
+    masked = mask_id(by_id["P5"]["account_id"])
+    assert intercepted.key().decode() == masked == json.loads(intercepted.value())["account_id"]
 
     deadline = time.time() + 10
     record = {}

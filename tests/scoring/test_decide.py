@@ -95,17 +95,23 @@ def decide(make: Decider, event: Payment, **features):
 
 
 def test_a_deny_payee_hit_blocks_with_the_list_reason_first_and_raises_an_alert():
-    lists = ListIndex([entry("deny", "payee", "MULE", reason="mule account")])
-    event = payment(payee_account="MULE", branch_id="BR7")
+    mule = "6222021234567890"
+    lists = ListIndex([entry("deny", "payee", mule, reason="mule account")])
+    event = payment(account_id="A0001234", payee_account=mule, branch_id="BR7")
     verdict = decide(decider(lists), event)
     assert verdict.decision.action == "block" and verdict.decision.score >= 0.99
+    # The payment pipeline acts on the account; people read the payee by its last digits.
+    assert verdict.decision.account_id == "A0001234"
     first = verdict.decision.reasons[0]
     assert first.code == "DENY_PAYEE"
-    for part in ("deny:payee:MULE", "police", "mule account"):
+    for part in ("deny:payee:****7890", "police", "mule account"):
         assert part in first.detail
     alert = verdict.alert
     assert alert is not None and alert.action == "block" and alert.branch_id == "BR7"
     assert alert.severity == "critical" and alert.reasons[0] == first
+    assert alert.account_id == "A****1234" and alert.event_id == event.event_id
+    assert "A****1234" in alert.summary and "****7890" in alert.summary
+    assert mule not in repr(alert) and "A0001234" not in repr(alert)
     assert verdict.list_hits == (("deny", "payee", "police"),)
     (note,) = verdict.notifications
     assert note.type == "transfer_intercepted" and PLAIN_WORDS["DENY_PAYEE"] in note.text
@@ -176,8 +182,9 @@ def test_lists_read_from_a_csv_file_block_too(tmp_path):
     verdict = decide(decider(FileLists(path)), payment(payee_account="MULE"))
     assert verdict.decision.action == "block"
     first = verdict.decision.reasons[0]
-    assert first.code == "DENY_PAYEE" and "deny:payee:MULE" in first.detail
-    assert "partner_bank" in first.detail
+    # A value of 4 characters or fewer is masked whole.
+    assert first.code == "DENY_PAYEE" and "deny:payee:****," in first.detail
+    assert "MULE" not in first.detail and "partner_bank" in first.detail
 
 
 # --- allow --------------------------------------------------------------------------------

@@ -32,10 +32,10 @@ def decision(action: str, *codes: str, ts: datetime = T) -> Decision:
 
 
 def transfer(amount: float = 300.0, channel: str = "mobile", **kw) -> Payment:
-    fields = {"payee_account": "6222", "event_id": "E1"} | kw
+    fields = {"payee_account": "6222021234567890", "event_id": "E1"} | kw
     return Payment(
         ts=T,
-        account_id="A1",
+        account_id="A0000001",
         amount=amount,
         currency="CNY",
         channel=channel,  # type: ignore[arg-type]
@@ -71,9 +71,11 @@ def test_a_payment_that_was_not_simply_allowed_is_explained_in_plain_words(actio
     assert PLAIN_WORDS["DENY_PAYEE"] in note.text
     assert "DENY_PAYEE" not in note.text and "X_UNKNOWN" not in note.text
     assert "detail for staff" not in note.text
-    assert "300.00 CNY" in note.text and "6222" in note.text
+    # The payee by its last digits, as the customer's app shows it; the account masked too.
+    assert "300.00 CNY to ****7890" in note.text and "6222021234567890" not in note.text
     assert note.notification_id == f"{kind}:E1" and note.event_id == "E1"
-    assert note.account_id == "A1" and note.channel == "app" and note.created_at == T.isoformat()
+    assert note.account_id == "A****0001" and note.channel == "app"
+    assert note.created_at == T.isoformat()
 
 
 @pytest.mark.parametrize("code", sorted(PLAIN_WORDS))

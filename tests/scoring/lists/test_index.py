@@ -117,11 +117,14 @@ def test_the_same_value_is_only_matched_as_its_own_entity():
 
 
 def test_a_hit_names_its_list_entry_and_source():
-    listed = entry("deny", "payee", "MULE", reason="mule account", source="partner_bank")
+    listed = entry("deny", "payee", "M900001", reason="mule of A0001234", source="partner_bank")
     reason = list_reason(listed)
     assert reason.code == "DENY_PAYEE"
-    for part in ("deny list", "deny:payee:MULE", "partner_bank", "mule account", "analyst"):
+    # Alerts, decisions and Redis carry the detail: the payee masked, even in the free text.
+    for part in ("deny list", "deny:payee:M****0001", "partner_bank", "mule of A****1234"):
         assert part in reason.detail
+    assert "analyst" in reason.detail
+    assert "M900001" not in reason.detail and "A0001234" not in reason.detail
     assert "until" not in reason.detail  # no expiry to report
 
 
@@ -129,8 +132,10 @@ def test_a_watch_hit_names_its_list_and_an_expiry_when_there_is_one():
     listed = entry("watch", "device", "D1", source="branch", expires_at=LATER)
     reason = list_reason(listed)
     assert reason.code == "WATCH_DEVICE"
-    assert "watch list" in reason.detail and "watch:device:D1" in reason.detail
+    assert "watch list" in reason.detail and "watch:device:****," in reason.detail
     assert "branch" in reason.detail and LATER.isoformat() in reason.detail
+    merchant = list_reason(entry("watch", "merchant", "SHOP-12345678", source="branch"))
+    assert "watch:merchant:SHOP-12345678" in merchant.detail  # a business, named in clear
 
 
 # --- IP addresses and ranges ---------------------------------------------------
