@@ -94,8 +94,7 @@ CASES = {
     ),
     "cash_far_from_home": (
         "payment",
-        PAY
-        | {"channel": "atm", "txn_type": "withdrawal", "travel_km": 300.0, "travel_kmh": 40.0},
+        PAY | {"channel": "atm", "txn_type": "withdrawal", "travel_km": 300.0, "travel_kmh": 40.0},
         {"travel_km": 299.0},
     ),
     "card_not_present_step_up": ("payment", CNP, {"auth_method": "sms_otp"}),
