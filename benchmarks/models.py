@@ -117,7 +117,10 @@ def compare_recipes(days: float = 12.0, customers: int = 5000) -> dict[str, Any]
     recipes: dict[str, Any] = {
         "scaled logistic regression": classifier(),
         "adaptive random forest (10 trees)": forest.ARFClassifier(n_models=10, seed=1),
+        "boosted trees (LightGBM, refitted)": classifier("boosted"),
+        "blend (logistic + boosted trees)": classifier("blend"),
     }
+    weighted = {name for name in recipes if "forest" not in name}
     seen: dict[str, list[tuple[float, bool]]] = {name: [] for name in recipes}
     spent = dict.fromkeys(recipes, 0.0)
     config = SimConfig(seed=5, customers=customers, days=days, events_per_customer_day=6.0)
@@ -137,7 +140,7 @@ def compare_recipes(days: float = 12.0, customers: int = 5000) -> dict[str, Any]
                 spent[name] += time.perf_counter() - started
                 seen[name].append((p, fraud))
                 model.learn_one(
-                    x, fraud, **({"w": 3.0 if fraud else 1.0} if "logistic" in name else {})
+                    x, fraud, **({"w": 3.0 if fraud else 1.0} if name in weighted else {})
                 )
             continue
         if not isinstance(ev, Payment):

@@ -110,8 +110,9 @@ class ModelsSettings(_Strict, frozen=True):
     swapped is the champion-against-challenger comparison (docs/simulator.md)."""
     holdout_share: float = 0.005
     """Share of model-only blocks sent to review instead, so their outcomes are observed."""
-    recipe: str = "logistic"
-    """The classifier recipe (`scoring.models.learners.RECIPES`): logistic, boosted, amf or arf."""
+    recipe: str = "blend"
+    """The classifier recipe (`scoring.models.learners.RECIPES`): blend (logistic regression
+    and boosted trees), logistic, boosted; amf or arf (River forests, memory backend only)."""
     detector: Literal["distance", "hst"] = "distance"
     """The anomaly detector whose rank carries the score before labels arrive."""
     fraud_label_share: float = 1.0

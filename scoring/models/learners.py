@@ -1,11 +1,14 @@
 """The model recipes: a supervised classifier per event type, named in config, and a detector.
 
-A recipe is a River estimator. `logistic` (scaling plus logistic regression) is the
-default: it scores in a few microseconds as one weighted sum once frozen, and on the
-public benchmarks the alternatives did not pay for their cost (docs/performance.md,
-`riskflow bench models`). Fraud is rare, so fraud labels weigh more when the
-classifier learns to rank; the bundle (`scoring.models.bundle`) takes that weight
-back out of its odds.
+A recipe is a River estimator, or a class with River's `learn_one` /
+`predict_proba_one`. The flow's default (`models.recipe` in config) is `blend`: the
+scaled logistic regression (`logistic`, a few microseconds as one weighted sum once
+frozen) beside gradient-boosted trees refitted on the recent labels (`boosted`), their
+log-odds averaged. On the public benchmarks the blend met every target where each part
+alone missed one (docs/performance.md). River's forests (`amf`, `arf`) cost a
+millisecond per event and are kept for comparison. Fraud is rare, so fraud labels weigh
+more when the classifier learns to rank; the bundle (`scoring.models.bundle`) takes that
+weight back out of its odds.
 """
 
 from __future__ import annotations
@@ -42,15 +45,23 @@ def _boosted(learning_rate: float, seed: int) -> Any:
     return BoostedTrees(TreeParams(seed=seed))
 
 
+def _blend(learning_rate: float, seed: int) -> Any:
+    from riskflow.scoring.models.blend import Blend
+    from riskflow.scoring.models.boosted import BoostedTrees, TreeParams
+
+    return Blend(_logistic(learning_rate, seed), BoostedTrees(TreeParams(seed=seed)))
+
+
 RECIPES: Final[dict[str, Callable[[float, int], Any]]] = {
     "logistic": _logistic,
     "amf": _amf,
     "arf": _arf,
     "boosted": _boosted,
+    "blend": _blend,
 }
 """Recipe name -> factory(learning_rate, seed)."""
 
-WEIGHTED_RECIPES: Final = frozenset({"logistic", "arf", "boosted"})
+WEIGHTED_RECIPES: Final = frozenset({"logistic", "arf", "boosted", "blend"})
 """Recipes whose `learn_one` takes a sample weight."""
 
 

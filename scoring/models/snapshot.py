@@ -16,7 +16,7 @@ newer reader loads an older snapshot):
   named (`logistic`: `LogisticState`: the scaler's counts, means and variances, the
   weights, intercept, learning rates, L2, gradient clip and the optimizer's step count;
   `boosted`: `BoostedState`: the tree parameters, the input names in column order and
-  LightGBM's text model);
+  LightGBM's text model; `blend`: `BlendState`, the two side by side);
 - `counterparties`: the hashed counterparty table as two little-endian arrays
   (float32 decayed counts, float64 times).
 
@@ -212,13 +212,40 @@ def _decode_boosted(raw: bytes) -> Any:
     return BoostedTrees.from_state(msgspec.msgpack.decode(raw, type=BoostedState))
 
 
-SHAREABLE: Final = frozenset({"logistic", "boosted"})
+class BlendState(msgspec.Struct, kw_only=True):
+    linear: bytes
+    """The logistic part, as `LogisticState`."""
+    trees: msgspec.Raw
+    """The trees, as `BoostedState`."""
+
+
+def _encode_blend(model: Any) -> bytes:
+    from riskflow.scoring.models.blend import Blend
+
+    if type(model) is not Blend:
+        raise NotShareable("a blend recipe is Blend")
+    return _encoder.encode(
+        BlendState(
+            linear=_encode_logistic(model.linear), trees=msgspec.Raw(_encode_boosted(model.trees))
+        )
+    )
+
+
+def _decode_blend(raw: bytes) -> Any:
+    from riskflow.scoring.models.blend import Blend
+
+    state = msgspec.msgpack.decode(raw, type=BlendState)
+    return Blend(_decode_logistic(state.linear), _decode_boosted(bytes(state.trees)))
+
+
+SHAREABLE: Final = frozenset({"logistic", "boosted", "blend"})
 """Recipes whose classifier a snapshot can carry as data; `amf` and `arf` (River's
 forests) cannot."""
 
 _CODECS: Final = {
     "logistic": (_encode_logistic, _decode_logistic),
     "boosted": (_encode_boosted, _decode_boosted),
+    "blend": (_encode_blend, _decode_blend),
 }
 
 

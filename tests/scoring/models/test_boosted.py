@@ -11,6 +11,7 @@ import pytest
 
 from riskflow.scoring.models.boosted import BoostedState, BoostedTrees, TreeParams
 from riskflow.scoring.models.bundle import ModelBundle, Snapshot, SnapshotError
+from riskflow.scoring.models.learners import classifier
 from riskflow.scoring.models.snapshot import decode_classifier, encode_classifier
 
 
@@ -119,3 +120,23 @@ def test_a_bundle_of_trees_snapshots_as_data_and_refuses_garbage():
     )
     with pytest.raises(SnapshotError):
         Snapshot(snap.version, snap.as_of, snap.blob[: len(snap.blob) // 2]).load()
+
+
+def test_a_blend_scores_as_its_regression_until_the_trees_exist_then_sees_the_band():
+    blend = classifier("blend")
+    r = random.Random(11)
+    for _ in range(30):
+        x, y = _band(r)
+        blend.learn_one(x, y)
+    x = {"amount": 450.0, "noise": 0.5}
+    assert blend.trees.model == ""
+    assert blend.predict_proba_one(x) == blend.linear.predict_proba_one(x)
+    for _ in range(4000):
+        x, y = _band(r)
+        blend.learn_one(x, y, w=3.0 if y else 1.0)
+    inside, below = ({"amount": a, "noise": 0.5} for a in (450.0, 100.0))
+    assert blend.predict_proba_one(inside)[True] > 5 * blend.predict_proba_one(below)[True]
+    loaded = decode_classifier("blend", encode_classifier("blend", blend))
+    assert loaded.predict_proba_one(inside)[True] == pytest.approx(
+        blend.predict_proba_one(inside)[True]
+    )
