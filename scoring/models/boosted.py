@@ -59,6 +59,7 @@ class BoostedState(msgspec.Struct, kw_only=True):
     model: str
     """LightGBM's text model format; empty before the first fit."""
     fitted_rows: int = 0
+    fitted_frauds: int = 0
     seen: int = 0
     since_fit: int = 0
 
@@ -128,6 +129,7 @@ class BoostedTrees:
         self.window = _Window(self.params.window)
         self.model = ""
         self.fitted_rows = 0
+        self.fitted_frauds = 0
         self.seen = 0
         self.since_fit = 0
         self.frauds = 0
@@ -194,6 +196,7 @@ class BoostedTrees:
         self._booster = booster
         self._columns = rows.shape[1]
         self.fitted_rows = int(labels.size)
+        self.fitted_frauds = int(labels.sum())
         self.since_fit = 0
 
     def predict_proba_one(self, x: dict[str, float]) -> dict[bool, float]:
@@ -210,6 +213,7 @@ class BoostedTrees:
             names=ordered,
             model=self.model,
             fitted_rows=self.fitted_rows,
+            fitted_frauds=self.fitted_frauds,
             seen=self.seen,
             since_fit=self.since_fit,
         )
@@ -220,10 +224,11 @@ class BoostedTrees:
         if len(state.names) > _MAX_INPUTS or len(set(state.names)) != len(state.names):
             raise ValueError("boosted trees: bad input names")
         model.names = {name: i for i, name in enumerate(state.names)}
-        model.seen, model.since_fit, model.fitted_rows = (
+        model.seen, model.since_fit, model.fitted_rows, model.fitted_frauds = (
             state.seen,
             state.since_fit,
             state.fitted_rows,
+            state.fitted_frauds,
         )
         model.frauds = 5 if state.model else 0
         if state.model:

@@ -217,6 +217,8 @@ class BlendState(msgspec.Struct, kw_only=True):
     """The logistic part, as `LogisticState`."""
     trees: msgspec.Raw
     """The trees, as `BoostedState`."""
+    trees_after_labels: int = 5000
+    trees_after_frauds: int = 50
 
 
 def _encode_blend(model: Any) -> bytes:
@@ -226,7 +228,10 @@ def _encode_blend(model: Any) -> bytes:
         raise NotShareable("a blend recipe is Blend")
     return _encoder.encode(
         BlendState(
-            linear=_encode_logistic(model.linear), trees=msgspec.Raw(_encode_boosted(model.trees))
+            linear=_encode_logistic(model.linear),
+            trees=msgspec.Raw(_encode_boosted(model.trees)),
+            trees_after_labels=model.trees_after_labels,
+            trees_after_frauds=model.trees_after_frauds,
         )
     )
 
@@ -235,7 +240,12 @@ def _decode_blend(raw: bytes) -> Any:
     from riskflow.scoring.models.blend import Blend
 
     state = msgspec.msgpack.decode(raw, type=BlendState)
-    return Blend(_decode_logistic(state.linear), _decode_boosted(bytes(state.trees)))
+    return Blend(
+        _decode_logistic(state.linear),
+        _decode_boosted(bytes(state.trees)),
+        state.trees_after_labels,
+        state.trees_after_frauds,
+    )
 
 
 SHAREABLE: Final = frozenset({"logistic", "boosted", "blend"})

@@ -122,21 +122,24 @@ def test_a_bundle_of_trees_snapshots_as_data_and_refuses_garbage():
         Snapshot(snap.version, snap.as_of, snap.blob[: len(snap.blob) // 2]).load()
 
 
-def test_a_blend_scores_as_its_regression_until_the_trees_exist_then_sees_the_band():
+def test_a_blend_scores_as_its_regression_until_the_trees_know_enough_then_sees_the_band():
     blend = classifier("blend")
+    blend.trees_after_labels = 2000
     r = random.Random(11)
-    for _ in range(30):
+    x = {"amount": 450.0, "noise": 0.5}
+    for _ in range(1500):
         x, y = _band(r)
         blend.learn_one(x, y)
-    x = {"amount": 450.0, "noise": 0.5}
-    assert blend.trees.model == ""
+    assert blend.trees.model != "" and not blend.trees_join  # fitted, on too few labels
     assert blend.predict_proba_one(x) == blend.linear.predict_proba_one(x)
     for _ in range(4000):
         x, y = _band(r)
         blend.learn_one(x, y, w=3.0 if y else 1.0)
     inside, below = ({"amount": a, "noise": 0.5} for a in (450.0, 100.0))
     assert blend.predict_proba_one(inside)[True] > 5 * blend.predict_proba_one(below)[True]
+    assert blend.trees_join
     loaded = decode_classifier("blend", encode_classifier("blend", blend))
+    assert loaded.trees_after_labels == 2000 and loaded.trees_join
     assert loaded.predict_proba_one(inside)[True] == pytest.approx(
         blend.predict_proba_one(inside)[True]
     )
