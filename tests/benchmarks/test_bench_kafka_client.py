@@ -179,3 +179,41 @@ def test_bench_hostile_and_crash_take_the_section_of_their_config(commands):
     # As written: the flows they start read the password from their own environment.
     assert given["hostile"]["client"] == SECTION
     assert given["crash"]["kafka_client"] == SECTION
+
+
+@pytest.mark.integration
+def test_both_benchmarks_balance_their_books_on_a_broker_of_sasl_ssl_only(
+    tmp_path, secure_kafka, redis_url, monkeypatch
+):
+    # Fresh topics of the bench's own names: the admin principal, as an operator would give.
+    monkeypatch.setenv("BENCH_KAFKA_PASSWORD", secure_kafka.admin_password)
+    section = secure_kafka.client("admin", **{"sasl.password_env": "BENCH_KAFKA_PASSWORD"})
+    (tmp_path / "hostile").mkdir()
+    hostile = hostile_kafka.bench_hostile_kafka(
+        tmp_path / "hostile",
+        secure_kafka.bootstrap,
+        hostile=300,
+        customers=50,
+        days=2.0,
+        stall_s=60,
+        client=section,
+    )
+    assert hostile["status"] == "complete"
+    assert hostile["valid_decided_once"] == hostile["valid_events"] > 0
+    assert (hostile["flow_exit_code"], hostile["crashes"]) == (0, 0)
+    (tmp_path / "crash").mkdir()
+    crashed = crash.bench_crash(
+        secure_kafka.bootstrap,
+        redis_url,
+        tmp_path / "crash",
+        events=300,
+        customers=60,
+        rate=150.0,
+        kills=0,
+        snapshot_interval_s=1.0,
+        quiet_s=30.0,
+        kafka_client=section,
+    )
+    assert (crashed["crash_run_exit_code"], crashed["clean_run_exit_code"]) == (0, 0)
+    assert crashed["lost"] == 0
+    assert crashed["decided"] == crashed["clean_run_decided"] == crashed["events"]
