@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from riskflow.contract.masking import mask_id
 from tests.flows.test_lists_cluster import (  # noqa: F401 - `cluster` is a fixture
     ACCOUNTS,
     CHANNELS,
@@ -133,8 +134,10 @@ def test_confirmed_frauds_propose_the_mule_and_accepting_it_blocks_it_everywhere
         assert d["action"] == "block", d
         first = d["reasons"][0]
         assert first["code"] == "DENY_PAYEE"
-        assert f"deny:payee:{MULE}" in first["detail"] and "source model" in first["detail"]
-        assert proposal_id in first["detail"]
+        # Branch staff read the detail: the mule's number is masked, as is the proposal id.
+        detail = first["detail"]
+        assert f"deny:payee:{mask_id(MULE)}" in detail and MULE not in detail
+        assert "source model" in detail and f"proposal {mask_id(proposal_id)}" in detail
     assert all(model_hits(port) > 0 for port in c["ports"])
 
     trail = shown(c, "audit", "--last", "5")
