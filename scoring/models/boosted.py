@@ -17,6 +17,7 @@ same trees every time.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ import msgspec
 import numpy as np
 
 __all__ = ["BoostedState", "BoostedTrees", "TreeParams"]
+
+log = logging.getLogger(__name__)
 
 _MAX_INPUTS: Final = 512
 """Inputs beyond this many distinct names are ignored: a vector's keys are bounded by the
@@ -133,6 +136,7 @@ class BoostedTrees:
         self.seen = 0
         self.since_fit = 0
         self.frauds = 0
+        self.failed_fits = 0
         self._booster: lightgbm.Booster | None = None
         self._columns = 0
 
@@ -164,7 +168,7 @@ class BoostedTrees:
         if self.frauds < 5 or self.seen < p.first_fit:
             return False
         if not self.model:
-            return True
+            return self.failed_fits == 0 or self.since_fit >= p.first_fit
         # After a restart the window starts empty: the trees in hand score until it holds
         # as many labels as they were fitted on.
         if self.window.filled < min(self.fitted_rows, p.window):
@@ -172,12 +176,31 @@ class BoostedTrees:
         return self.since_fit >= min(p.refit_every, max(p.first_fit, self.fitted_rows))
 
     def _fit(self) -> None:
-        p = self.params
         rows, labels, weights = self.window.view()
         if labels.min() == labels.max():
             return  # one class in the window: nothing to separate yet
+        try:
+            booster = self._train(rows, labels, weights)
+        except (lightgbm.basic.LightGBMError, ValueError, MemoryError) as exc:
+            # A failed refit must not stop the learner: the trees in hand keep scoring and
+            # the next refit is tried a full interval later.
+            self.failed_fits += 1
+            self.since_fit = 0
+            log.warning(
+                "boosted trees: refit on %d labels failed (%s)", labels.size, type(exc).__name__
+            )
+            return
+        self.model = booster.model_to_string()
+        self._booster = booster
+        self._columns = rows.shape[1]
+        self.fitted_rows = int(labels.size)
+        self.fitted_frauds = int(labels.sum())
+        self.since_fit = 0
+
+    def _train(self, rows: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> lightgbm.Booster:
+        p = self.params
         data = lightgbm.Dataset(rows, labels, weight=weights, free_raw_data=True)
-        booster = lightgbm.train(
+        return lightgbm.train(
             {
                 "objective": "binary",
                 "learning_rate": p.learning_rate,
@@ -192,12 +215,6 @@ class BoostedTrees:
             data,
             num_boost_round=p.rounds,
         )
-        self.model = booster.model_to_string()
-        self._booster = booster
-        self._columns = rows.shape[1]
-        self.fitted_rows = int(labels.size)
-        self.fitted_frauds = int(labels.sum())
-        self.since_fit = 0
 
     def predict_proba_one(self, x: dict[str, float]) -> dict[bool, float]:
         booster = self._booster

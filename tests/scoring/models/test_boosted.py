@@ -143,3 +143,34 @@ def test_a_blend_scores_as_its_regression_until_the_trees_know_enough_then_sees_
     assert loaded.predict_proba_one(inside)[True] == pytest.approx(
         blend.predict_proba_one(inside)[True]
     )
+
+
+def test_a_failed_refit_keeps_the_trees_and_the_learner_going(monkeypatch):
+    model = _trained(params=TreeParams(refit_every=500, rounds=5))
+    trees, inside = model.model, _p(model, 450.0)
+
+    def fails(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(model, "_train", fails)
+    r = random.Random(4)
+    for _ in range(1200):
+        x, y = _band(r)
+        model.learn_one(x, y)
+    assert model.failed_fits >= 2 and model.model == trees
+    assert _p(model, 450.0) == inside
+
+
+def test_a_first_fit_that_fails_is_retried_an_interval_later_not_on_every_label(monkeypatch):
+    model, r, calls = BoostedTrees(TreeParams(rounds=5)), random.Random(8), []
+
+    def fails(*args, **kwargs):
+        calls.append(model.seen)
+        raise ValueError("no")
+
+    monkeypatch.setattr(model, "_train", fails)
+    for _ in range(1000):
+        x, y = _band(r)
+        model.learn_one(x, y)
+    assert model.model == "" and 1 <= len(calls) <= 1000 // 50 + 1
+    assert model.predict_proba_one({"amount": 450.0}) == {False: 0.5, True: 0.5}
