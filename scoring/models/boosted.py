@@ -31,6 +31,8 @@ __all__ = ["BoostedState", "BoostedTrees", "TreeParams"]
 
 log = logging.getLogger(__name__)
 
+_F32_MAX: Final = float(np.finfo(np.float32).max)
+
 _MAX_INPUTS: Final = 512
 """Inputs beyond this many distinct names are ignored: a vector's keys are bounded by the
 catalogue, but one-hot and evidence names come from data and rules."""
@@ -152,7 +154,8 @@ class BoostedTrees:
             i = names.get(name)
             if i is not None and i < width:
                 v = float(value)
-                row[i] = v if math.isfinite(v) else 0.0
+                # float32 holds up to about 3.4e38: larger finite values are clipped.
+                row[i] = min(max(v, -_F32_MAX), _F32_MAX) if math.isfinite(v) else 0.0
         return row
 
     def learn_one(self, x: dict[str, float], y: bool, w: float = 1.0) -> None:

@@ -174,3 +174,14 @@ def test_a_first_fit_that_fails_is_retried_an_interval_later_not_on_every_label(
         model.learn_one(x, y)
     assert model.model == "" and 1 <= len(calls) <= 1000 // 50 + 1
     assert model.predict_proba_one({"amount": 450.0}) == {False: 0.5, True: 0.5}
+
+
+def test_non_finite_and_huge_inputs_and_endless_names_stay_bounded(recwarn):
+    model, r = BoostedTrees(TreeParams(rounds=5, window=2000)), random.Random(2)
+    odd = [float("nan"), float("inf"), -float("inf"), 1e308, -1e308]
+    for i in range(3000):
+        x = {"amount": r.choice([*odd, r.random() * 500]), f"name{i}": 1.0}
+        model.learn_one(x, r.random() < 0.05)
+    assert len(model.names) == 512 and model.window.filled == 2000 and model.model
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert 0.0 <= model.predict_proba_one({"amount": 1e308})[True] <= 1.0
