@@ -32,7 +32,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, Protocol, TypeGuard, TypeVar
 
 import bytewax.operators as op
@@ -41,6 +41,7 @@ from bytewax.operators import StatefulBatchLogic
 
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import Features
+from riskflow.features.expiry import expired, expires_at
 from riskflow.features.operator import Featured
 
 __all__ = [
@@ -173,13 +174,10 @@ class EntityLogic(StatefulBatchLogic[Featured | Notice, Featured, bytes], Generi
         return out, StatefulBatchLogic.RETAIN
 
     def notify_at(self) -> datetime | None:
-        if self.active_at is None:
-            return None
-        return datetime.fromtimestamp(self.active_at + self._expiry_s, UTC)
+        return expires_at(self.active_at, self._expiry_s)
 
     def on_notify(self) -> tuple[list[Featured], bool]:
-        active_at = self.active_at
-        if active_at is not None and self._clock() - active_at >= self._expiry_s:
+        if expired(self.active_at, self._expiry_s, self._clock):
             return [], StatefulBatchLogic.DISCARD
         return [], StatefulBatchLogic.RETAIN
 

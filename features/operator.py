@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 from bytewax.operators import StatefulBatchLogic
@@ -29,6 +29,7 @@ from riskflow.contract.messages import DeadLetter, Login, Payment
 from riskflow.contract.parse import Envelope, dead_letter_for, event_kind
 from riskflow.features.account import AccountState, FeatureConfig
 from riskflow.features.catalog import Features
+from riskflow.features.expiry import expired, expires_at
 
 __all__ = ["AccountLogic", "Duplicate", "Featured", "account_logic", "internal_dead_letter"]
 
@@ -194,14 +195,10 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | Duplicate | DeadLette
         return out, StatefulBatchLogic.RETAIN
 
     def notify_at(self) -> datetime | None:
-        active_at = self.state.active_at
-        if not self._live or active_at is None:
-            return None
-        return datetime.fromtimestamp(active_at + self._expiry_s, UTC)
+        return expires_at(self.state.active_at if self._live else None, self._expiry_s)
 
     def on_notify(self) -> tuple[list[Featured | Duplicate | DeadLetter], bool]:
-        active_at = self.state.active_at
-        if active_at is not None and self._clock() - active_at >= self._expiry_s:
+        if expired(self.state.active_at, self._expiry_s, self._clock):
             return [], StatefulBatchLogic.DISCARD
         return [], StatefulBatchLogic.RETAIN
 
