@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -65,7 +66,8 @@ from riskflow.flows.config import (
     load_settings,
 )
 from riskflow.flows.models import Models, build_models
-from riskflow.scoring.decide import Decider, ListSource, Verdict
+from riskflow.scoring.budget import budget_logic
+from riskflow.scoring.decide import Assessment, Decider, ListSource, Verdict
 from riskflow.scoring.lists.csvfile import FileLists
 from riskflow.scoring.lists.proposer import FraudLabel, fraud_labels, proposer_logic
 from riskflow.scoring.models.featurelog import FeatureLog, encode_with_outcome
@@ -249,36 +251,98 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
     return out
 
 
-def _decide_one(decider: Decider, item: Featured) -> Verdict | DeadLetter:
-    try:
-        verdict = decider.decide(item.event, item.features, item.home_branch, item.received_at)
-        return dataclasses.replace(verdict, history=item.history)
-    except Exception as exc:  # one event must not stop the flow
-        return internal_dead_letter(
-            item.event, exc, "decide", item.topic, item.partition, item.offset
-        )
+@dataclass(frozen=True, slots=True)
+class Assessed:
+    """An event between assessment and action: its branch's review bar still to come when
+    the branches budget their alerts."""
+
+    item: Featured
+    assessment: Assessment
+    review_bar: float | None = None
 
 
 def _event_order(item: Featured) -> tuple[float, str]:
     return item.event.ts.timestamp(), item.event.event_id
 
 
-def _decide_batch(
-    decider: Decider, log: FeatureLog | None, published: PublishedDecisions | None = None
-):
-    ruleset_metrics = RulesetObserver(decider.rules)
+def _assessed_order(assessed: Assessed) -> tuple[float, str]:
+    return _event_order(assessed.item)
 
-    def decide(batch: list[Featured]) -> list[Verdict | DeadLetter]:
-        # The per-account step hands events over grouped by account; back in event-time order,
-        # the anomaly detector (which learns as it scores) sees the same sequence however the
-        # input was cut into batches, so a replay is reproducible.
-        batch = sorted(batch, key=_event_order)
-        results = [_decide_one(decider, item) for item in batch]
+
+def _day_and_score(assessed: Assessed) -> tuple[int, float]:
+    return assessed.item.event.ts.toordinal(), assessed.assessment.risk.score
+
+
+def _with_bar(assessed: Assessed, bar: float | None) -> Assessed:
+    return dataclasses.replace(assessed, review_bar=bar)
+
+
+def _branch_of(assessed: Assessed) -> str:
+    return assessed.assessment.branch
+
+
+def _in_order(batch: list[Assessed]) -> list[Assessed | DeadLetter]:
+    ordered = sorted(batch, key=_assessed_order)
+    return [*ordered]
+
+
+def _dead(item: Featured, exc: Exception, step: str) -> DeadLetter:
+    return internal_dead_letter(item.event, exc, step, item.topic, item.partition, item.offset)
+
+
+def _assess_batch(decider: Decider) -> Callable[[list[Featured]], list[Assessed | DeadLetter]]:
+    def assess(batch: list[Featured]) -> list[Assessed | DeadLetter]:
+        # The per-account step hands events over grouped by account; back in event-time
+        # order, the anomaly detector (which learns as it scores) sees the same sequence
+        # however the input was cut into batches, so a replay is reproducible.
+        out: list[Assessed | DeadLetter] = []
+        for item in sorted(batch, key=_event_order):
+            try:
+                out.append(
+                    Assessed(item, decider.assess(item.event, item.features, item.home_branch))
+                )
+            except Exception as exc:  # one event must not stop the flow
+                out.append(_dead(item, exc, "decide"))
+        return out
+
+    return assess
+
+
+def _conclude_one(decider: Decider, assessed: Assessed) -> Verdict | DeadLetter:
+    item = assessed.item
+    try:
+        verdict = decider.conclude(
+            item.event, item.features, item.received_at, assessed.assessment, assessed.review_bar
+        )
+        return dataclasses.replace(verdict, history=item.history)
+    except Exception as exc:  # one event must not stop the flow
+        return _dead(item, exc, "decide")
+
+
+def _decide_batch(
+    decider: Decider,
+    log: FeatureLog | None,
+    published: PublishedDecisions | None = None,
+    *,
+    assess: bool = True,
+):
+    """Assessed events (or, with `assess`, featured ones assessed here first) to verdicts."""
+    ruleset_metrics = RulesetObserver(decider.rules)
+    assess_batch = _assess_batch(decider)
+
+    def decide(batch: list[Any]) -> list[Verdict | DeadLetter]:
+        # From the budget step the events come branch by branch: back in event-time order.
+        ready: list[Assessed | DeadLetter] = assess_batch(batch) if assess else _in_order(batch)
+        results = [_conclude_one(decider, a) if isinstance(a, Assessed) else a for a in ready]
         if published is not None:
             # A replay after a crash re-emits what was published, not a second opinion.
             settled = iter(published.settle([v for v in results if _is_verdict(v)]))
             results = [next(settled) if _is_verdict(v) else v for v in results]
-        decided = [(item, v) for item, v in zip(batch, results, strict=True) if _is_verdict(v)]
+        decided = [
+            (a.item, v)
+            for a, v in zip(ready, results, strict=True)
+            if isinstance(a, Assessed) and _is_verdict(v)
+        ]
         verdicts = [v for _, v in decided]
         observe_verdicts(
             (v.decision for v in verdicts),
@@ -306,6 +370,45 @@ def _decide_batch(
         return results
 
     return decide
+
+
+def _decide(
+    up: Stream[Featured],
+    settings: Settings,
+    decider: Decider,
+    log: FeatureLog | None,
+    published: PublishedDecisions | None,
+) -> Stream[Verdict | DeadLetter]:
+    """Featured events to verdicts: in one step, or, when branches budget their alerts,
+    assessed, then given their branch's review bar in a step keyed by branch (every process
+    then budgets the whole branch, and recovery restores it), then concluded."""
+    budget = settings.policy.review_budget_per_branch_day
+    if not budget:
+        return op.flat_map_batch("decide", up, _decide_batch(decider, log, published))
+    assessed = op.branch(
+        "assessed", op.flat_map_batch("assess", up, _assess_batch(decider)), _is_assessed
+    )
+    barred = op.stateful_batch(
+        "budget",
+        op.key_on("by_branch", assessed.trues, _branch_of),
+        budget_logic(
+            budget,
+            settings.policy.challenge,
+            order=_assessed_order,
+            day_and_score=_day_and_score,
+            with_bar=_with_bar,
+        ),
+    )
+    concluded = op.flat_map_batch(
+        "decide",
+        op.key_rm("unkey_budget", barred),
+        _decide_batch(decider, log, published, assess=False),
+    )
+    return op.merge("decided_all", concluded, assessed.falses)
+
+
+def _is_assessed(item: Assessed | DeadLetter) -> TypeGuard[Assessed]:
+    return isinstance(item, Assessed)
 
 
 def _label(env: Envelope) -> Feedback | None:
@@ -400,18 +503,10 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     # Then the cross-account stages (per IP, payee, receiver), each adding its features to the
     # event, and the event back to its account's worker to be decided.
     entities = home("home", _entities(absorbed.trues, settings, live))
+    decider = build_decider(settings, models)
+    log = models.log if models else None
     decided = op.branch(
-        "decided",
-        op.flat_map_batch(
-            "decide",
-            entities,
-            _decide_batch(
-                build_decider(settings, models),
-                models.log if models else None,
-                _published(settings),
-            ),
-        ),
-        _is_verdict,
+        "decided", _decide(entities, settings, decider, log, _published(settings)), _is_verdict
     )
     verdicts = decided.trues
     # Keyed by account again so that each account's decisions keep their order.

@@ -5,54 +5,144 @@ threshold, each branch's threshold for today is the score of the N-th highest
 review candidate it had yesterday, N being its budget: if tomorrow looks like
 today, the branch receives about as many score-driven reviews as it can work.
 Rules that ask for review still get it; blocks are never budgeted.
+
+The flow keeps one `BranchBudget` per branch in a stateful step keyed by the
+branch (`budget_logic`), so every process budgets the whole branch, not its share
+of the traffic, and recovery restores it. A branch's state is two bounded heaps:
+today's and yesterday's best candidates. Yesterday's heap still takes candidates
+that arrive after today's first event (several processes deliver a little out of
+order), so the bar is the N-th best of the whole day, whatever the interleaving.
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Final, Generic, TypeVar
 
-__all__ = ["AlertBudget"]
+import msgspec
+from bytewax.operators import StatefulBatchLogic
+
+__all__ = ["AlertBudget", "BranchBudget", "BudgetLogic", "budget_logic"]
+
+FIRST_DAY: Final = -1
+
+T = TypeVar("T")
 
 
-@dataclass
-class _Branch:
-    day: int = -1
-    today: list[float] = field(default_factory=list)
-    """Min-heap of today's highest candidate scores, at most `budget` of them."""
-    threshold: float | None = None
+class BranchBudget(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
+    """One branch: today's and yesterday's highest candidate scores (min-heaps, at most
+    `budget` each). Fields are only ever added, with defaults, so older snapshots load."""
+
+    day: int = FIRST_DAY
+    today: list[float] = []
+    yesterday: list[float] = []
+    yesterday_seen: bool = False
+    """Whether the branch had any event yesterday (a first day has no bar at all)."""
+
+    def threshold(self, day: int, budget: int, floor: float) -> float | None:
+        """Today's review bar: None on the branch's first day (no history yet); the floor
+        after a day under capacity."""
+        self._roll(day)
+        if day != self.day or not self.yesterday_seen:
+            return None
+        return self.yesterday[0] if len(self.yesterday) >= budget else floor
+
+    def observe(self, day: int, score: float, budget: int, floor: float) -> None:
+        """Count a review candidate (a score at or above the floor) of `day`."""
+        self._roll(day)
+        if score < floor:
+            return
+        if day == self.day:
+            heap = self.today
+        elif day == self.day - 1:
+            heap = self.yesterday
+        else:  # older than yesterday: no bar reads it any more
+            return
+        if len(heap) < budget:
+            heapq.heappush(heap, score)
+        elif score > heap[0]:
+            heapq.heapreplace(heap, score)
+
+    def _roll(self, day: int) -> None:
+        if day <= self.day:
+            return
+        had_events = self.day != FIRST_DAY
+        if day == self.day + 1:
+            self.yesterday, self.yesterday_seen = self.today, had_events
+        else:  # a quiet day in between: yesterday had no candidates
+            self.yesterday, self.yesterday_seen = [], had_events
+        self.today, self.day = [], day
 
 
 class AlertBudget:
-    def __init__(self, per_branch_day: int, *, share: float = 1.0, floor: float = 0.3) -> None:
-        """`share`: this worker's part of each branch's traffic (1 / processes)."""
-        self.budget = max(1, round(per_branch_day * share))
+    """Every branch's budget in one object: for tools that decide outside the flow."""
+
+    def __init__(self, per_branch_day: int, *, floor: float = 0.3) -> None:
+        self.budget = max(1, per_branch_day)
         self.floor = floor
-        self._branches: dict[str, _Branch] = {}
+        self._branches: dict[str, BranchBudget] = {}
+
+    def _branch(self, branch: str) -> BranchBudget:
+        return self._branches.setdefault(branch, BranchBudget())
 
     def threshold(self, branch: str, day: int) -> float | None:
-        """Today's review threshold for the branch; None on its first day (no history yet)."""
-        state = self._roll(branch, day)
-        return state.threshold
+        return self._branch(branch).threshold(day, self.budget, self.floor)
 
     def observe(self, branch: str, day: int, score: float) -> None:
-        """Count a review candidate (a score at or above the floor)."""
-        if score < self.floor:
-            return
-        state = self._roll(branch, day)
-        if len(state.today) < self.budget:
-            heapq.heappush(state.today, score)
-        elif score > state.today[0]:
-            heapq.heapreplace(state.today, score)
+        self._branch(branch).observe(day, score, self.budget, self.floor)
 
-    def _roll(self, branch: str, day: int) -> _Branch:
-        state = self._branches.get(branch)
-        if state is None:
-            state = self._branches[branch] = _Branch(day=day)
-        elif day > state.day:
-            # Yesterday's N-th best becomes today's bar; a quiet day lets everything through.
-            full = len(state.today) >= self.budget
-            state.threshold = state.today[0] if full else self.floor
-            state.today = []
-            state.day = day
-        return state
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(BranchBudget)
+
+
+class BudgetLogic(StatefulBatchLogic[T, T, bytes], Generic[T]):
+    """One branch's budget in the flow: each item gets its bar, then counts as a candidate."""
+
+    def __init__(
+        self,
+        state: BranchBudget,
+        budget: int,
+        floor: float,
+        order: Callable[[T], tuple[float, str]],
+        day_and_score: Callable[[T], tuple[int, float]],
+        with_bar: Callable[[T, float | None], T],
+    ) -> None:
+        self.state = state
+        self._budget = budget
+        self._floor = floor
+        self._order = order
+        self._day_and_score = day_and_score
+        self._with_bar = with_bar
+
+    def on_batch(self, values: list[T]) -> tuple[list[T], bool]:
+        out = []
+        state, budget, floor = self.state, self._budget, self._floor
+        # In event-time order, so a batch gives the same bars however the input was cut.
+        for item in sorted(values, key=self._order):
+            day, score = self._day_and_score(item)
+            out.append(self._with_bar(item, state.threshold(day, budget, floor)))
+            state.observe(day, score, budget, floor)
+        return out, StatefulBatchLogic.RETAIN
+
+    def snapshot(self) -> bytes:
+        return _encoder.encode(self.state)
+
+
+def budget_logic(
+    per_branch_day: int,
+    floor: float,
+    *,
+    order: Callable[[T], tuple[float, str]],
+    day_and_score: Callable[[T], tuple[int, float]],
+    with_bar: Callable[[T, float | None], T],
+) -> Callable[[bytes | None], BudgetLogic[T]]:
+    """The budget step's builder (a branch's state from its snapshot, or a new one)."""
+    budget = max(1, per_branch_day)
+
+    def build(snapshot: bytes | None) -> BudgetLogic[T]:
+        state = BranchBudget() if snapshot is None else _decoder.decode(snapshot)
+        return BudgetLogic(state, budget, floor, order, day_and_score, with_bar)
+
+    return build

@@ -10,7 +10,6 @@ from typing import Final, Protocol
 from riskflow.contract.masking import mask_id
 from riskflow.contract.messages import Action, Alert, Decision, Login, Notification, Payment, Reason
 from riskflow.features.catalog import Features
-from riskflow.scoring.budget import AlertBudget
 from riskflow.scoring.limits import LimitsTable
 from riskflow.scoring.lists.entries import ListEntry
 from riskflow.scoring.lists.index import Screening, list_reason
@@ -21,7 +20,15 @@ from riskflow.scoring.priors import SEVERITY_RANK, Priors, prior
 from riskflow.scoring.rules.reload import RulesetHolder
 from riskflow.scoring.rules.ruleset import RuleHit
 
-__all__ = ["UNASSIGNED_BRANCH", "Decider", "Evidence", "ListSource", "Risk", "Verdict"]
+__all__ = [
+    "UNASSIGNED_BRANCH",
+    "Assessment",
+    "Decider",
+    "Evidence",
+    "ListSource",
+    "Risk",
+    "Verdict",
+]
 
 UNASSIGNED_BRANCH: Final = "unassigned"
 RULES_ONLY_MODEL: Final = "rules-only"
@@ -69,6 +76,15 @@ class Risk:
     reasons: list[Reason]
     model_version: str
     model: ModelScore | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An event's evidence and risk, and the branch its alert would go to."""
+
+    evidence: Evidence
+    risk: Risk
+    branch: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +152,6 @@ class Decider:
         self.models = models
         self.priors = priors or (models.priors if models is not None else Priors())
         self.model_version = model_version
-        budget = policy.review_budget_per_branch_day
-        self.budget = AlertBudget(budget, floor=policy.challenge) if budget else None
         self.clock = clock
 
     def evidence(self, event: Payment | Login, features: Features, now: float) -> Evidence:
@@ -186,15 +200,11 @@ class Decider:
         return Risk(modelled.probability, reasons, version, modelled)
 
     def action(
-        self, event: Payment | Login, ev: Evidence, risk: Risk, branch: str
+        self, event: Payment | Login, ev: Evidence, risk: Risk, review_bar: float | None = None
     ) -> tuple[Action, list[Reason]]:
         """The policy: thresholds on the risk, each rule's action and limit step-ups as floors,
-        deny hits block."""
-        review_bar = None
-        if self.budget is not None:
-            day = event.ts.toordinal()
-            review_bar = self.budget.threshold(branch, day)
-            self.budget.observe(branch, day, risk.score)
+        deny hits block. `review_bar`: the branch's budgeted review threshold, if any
+        (`scoring.budget`), in place of the policy's."""
         reasons = risk.reasons + [Reason(h.reason, h.detail) for h in ev.policy]
         if self.policy.combine == "model" and risk.model is not None and risk.model.learned:
             return self.policy.by_score(risk.score, review_bar), reasons
@@ -222,19 +232,37 @@ class Decider:
             ]
         return action, reasons
 
+    def assess(
+        self, event: Payment | Login, features: Features, home_branch: str | None
+    ) -> Assessment:
+        """Evidence and risk: all of the decision that needs no other event's outcome."""
+        ev = self.evidence(event, features, self.clock())
+        risk = self.risk(event, features, ev)
+        return Assessment(ev, risk, event.branch_id or home_branch or UNASSIGNED_BRANCH)
+
+    def conclude(
+        self,
+        event: Payment | Login,
+        features: Features,
+        received_at: float,
+        assessed: Assessment,
+        review_bar: float | None = None,
+    ) -> Verdict:
+        """The action for an assessed event, and what it emits."""
+        ev, risk = assessed.evidence, assessed.risk
+        action, reasons = self.action(event, ev, risk, review_bar)
+        return self._emit(event, features, received_at, ev, risk, action, reasons, assessed.branch)
+
     def decide(
         self,
         event: Payment | Login,
         features: Features,
         home_branch: str | None,
         received_at: float,
+        review_bar: float | None = None,
     ) -> Verdict:
-        now = self.clock()
-        ev = self.evidence(event, features, now)
-        risk = self.risk(event, features, ev)
-        branch = event.branch_id or home_branch or UNASSIGNED_BRANCH
-        action, reasons = self.action(event, ev, risk, branch)
-        return self._emit(event, features, received_at, ev, risk, action, reasons, branch)
+        assessed = self.assess(event, features, home_branch)
+        return self.conclude(event, features, received_at, assessed, review_bar)
 
     def _emit(
         self,

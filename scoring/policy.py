@@ -29,8 +29,8 @@ class Policy:
     (rules and lists still give reasons) — what the model would do alone, for backtests."""
     review_budget_per_branch_day: int | None = None
     """If set, each branch's review threshold is derived from this many alerts a day
-    (see `scoring.budget`) instead of `review`. Each process budgets what it sees: with N
-    processes, give each branch's capacity divided by N."""
+    (see `scoring.budget`) instead of `review`: the whole branch's capacity, however many
+    processes run (the flow budgets each branch in one place)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.challenge <= self.review <= self.block <= 1:
