@@ -8,10 +8,10 @@ Rules that ask for review still get it; blocks are never budgeted.
 
 The flow keeps one `BranchBudget` per branch in a stateful step keyed by the
 branch (`budget_logic`), so every process budgets the whole branch, not its share
-of the traffic, and recovery restores it. A branch's state is two bounded heaps:
-today's and yesterday's best candidates. Yesterday's heap still takes candidates
-that arrive after today's first event (several processes deliver a little out of
-order), so the bar is the N-th best of the whole day, whatever the interleaving.
+of the traffic, and recovery restores it. A branch's state is a bounded heap of
+best candidates for each of its last three days. Several processes deliver a
+little out of order, so a day's heap still takes candidates that arrive after
+the next day began, and a late event of yesterday still gets yesterday's bar.
 """
 
 from __future__ import annotations
@@ -26,53 +26,50 @@ from bytewax.operators import StatefulBatchLogic
 __all__ = ["AlertBudget", "BranchBudget", "BudgetLogic", "budget_logic"]
 
 FIRST_DAY: Final = -1
+KEPT_DAYS: Final = 3
+"""Today, yesterday and the day before: late events of yesterday still find their bar."""
 
 T = TypeVar("T")
 
 
 class BranchBudget(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
-    """One branch: today's and yesterday's highest candidate scores (min-heaps, at most
-    `budget` each). Fields are only ever added, with defaults, so older snapshots load."""
+    """One branch: the highest candidate scores of each of its latest `KEPT_DAYS` days
+    (min-heaps, at most `budget` each). Fields are only ever added, with defaults, so older
+    snapshots load."""
 
-    day: int = FIRST_DAY
-    today: list[float] = []
-    yesterday: list[float] = []
-    yesterday_seen: bool = False
-    """Whether the branch had any event yesterday (a first day has no bar at all)."""
+    first: int = FIRST_DAY
+    """The branch's first day: it has no bar (no history yet)."""
+    newest: int = FIRST_DAY
+    heaps: dict[int, list[float]] = {}
 
     def threshold(self, day: int, budget: int, floor: float) -> float | None:
-        """Today's review bar: None on the branch's first day (no history yet); the floor
-        after a day under capacity."""
-        self._roll(day)
-        if day != self.day or not self.yesterday_seen:
+        """The review bar on `day`: None on the branch's first day; the floor after a day
+        under capacity."""
+        self._see(day)
+        if day <= self.first:
             return None
-        return self.yesterday[0] if len(self.yesterday) >= budget else floor
+        heap = self.heaps.get(day - 1, [])
+        return heap[0] if len(heap) >= budget else floor
 
     def observe(self, day: int, score: float, budget: int, floor: float) -> None:
         """Count a review candidate (a score at or above the floor) of `day`."""
-        self._roll(day)
-        if score < floor:
-            return
-        if day == self.day:
-            heap = self.today
-        elif day == self.day - 1:
-            heap = self.yesterday
-        else:  # older than yesterday: no bar reads it any more
-            return
+        self._see(day)
+        if score < floor or day <= self.newest - KEPT_DAYS:
+            return  # under the floor, or too late for any bar still read
+        heap = self.heaps.setdefault(day, [])
         if len(heap) < budget:
             heapq.heappush(heap, score)
         elif score > heap[0]:
             heapq.heapreplace(heap, score)
 
-    def _roll(self, day: int) -> None:
-        if day <= self.day:
+    def _see(self, day: int) -> None:
+        if self.first == FIRST_DAY:
+            self.first = self.newest = day
             return
-        had_events = self.day != FIRST_DAY
-        if day == self.day + 1:
-            self.yesterday, self.yesterday_seen = self.today, had_events
-        else:  # a quiet day in between: yesterday had no candidates
-            self.yesterday, self.yesterday_seen = [], had_events
-        self.today, self.day = [], day
+        self.first = min(self.first, day)
+        if day > self.newest:
+            self.newest = day
+            self.heaps = {d: h for d, h in self.heaps.items() if d > day - KEPT_DAYS}
 
 
 class AlertBudget:

@@ -32,8 +32,11 @@ def test_a_late_candidate_of_yesterday_still_counts_towards_todays_bar():
     assert budget.threshold(2, 3, 0.3) == 0.3  # two of three so far: under capacity
     budget.observe(1, 0.7, 3, 0.3)  # yesterday's third candidate, arriving today
     assert budget.threshold(2, 3, 0.3) == 0.7
-    budget.observe(0, 0.99, 3, 0.3)  # older than yesterday: no bar reads it
-    assert budget.threshold(2, 3, 0.3) == 0.7
+    budget.observe(3, 0.5, 3, 0.3)  # day 3 began...
+    assert budget.threshold(2, 3, 0.3) == 0.7  # ...and a late event of day 2 keeps its bar
+    assert budget.threshold(1, 3, 0.3) is None  # the branch's first day has none
+    budget.observe(5, 0.9, 3, 0.3)  # day 5: only days 3 to 5 are kept
+    assert sorted(budget.heaps) == [3, 5]
 
 
 def test_the_bar_does_not_depend_on_the_order_of_a_days_candidates():
