@@ -94,6 +94,9 @@ class FeatureConfig:
     longest window is an hour."""
     ip_accounts_cap: int = 64
     """Most accounts an IP remembers (`ip_accounts_1h` saturates here)."""
+    device_stage: bool = True
+    """Per-device features across accounts (features/device.py) after the ip stage; off,
+    every event gets their neutral values."""
     payee_stage: bool = True
     """Per-payee features across senders (features/payee.py) and what each account received
     (features/receiver.py); false gives their neutral values."""

@@ -131,6 +131,26 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
         "successful login or payment: failed logins from this IP on other accounts in the hour "
         "before; 0 for failed logins",
     ),
+    "ip_device_rotation_1h": (
+        float,
+        "share of the logins from this IP in the hour before with no device id or a device "
+        "new to the IP (unseen from it for a day, or beyond the 16 it remembers); 0 with under 3",
+    ),
+    # per device, across accounts (the device stage, features/device.py): the ip stage's
+    # windows keyed by device_id; 0 for an event without a device id
+    "device_failed_logins_1h": (
+        int,
+        "failed logins from this device, any account, in the hour before",
+    ),
+    "device_accounts_1h": (
+        int,
+        "distinct accounts seen from this device in the hour, this event's included (<= 64)",
+    ),
+    "device_failures_elsewhere_1h": (
+        int,
+        "successful login or payment: failed logins from this device on other accounts in "
+        "the hour before; 0 for failed logins",
+    ),
     # per payee, across senders (the payee stage, features/payee.py); neutral for logins and
     # payments without a payee account
     "payee_senders_24h": (int, "other accounts that paid this payee in the 24 h before (<= 64)"),
@@ -161,6 +181,15 @@ ENTITY_OF: Final[dict[str, str]] = {
             "ip_failed_logins_1h",
             "ip_accounts_1h",
             "ip_failures_elsewhere_1h",
+            "ip_device_rotation_1h",
+        )
+    },
+    **{
+        name: "device"
+        for name in (
+            "device_failed_logins_1h",
+            "device_accounts_1h",
+            "device_failures_elsewhere_1h",
         )
     },
     **{

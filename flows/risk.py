@@ -2,8 +2,8 @@
 
     raw -> parse -> (dead letters)
                \\-> key by account -> features (per-account state) -> ip (per-IP state,
-                   across accounts) -> payee (per payee, across senders) -> receiver
-                   (what each account received)
+                   across accounts) -> device (per device, across accounts) -> payee (per
+                   payee, across senders) -> receiver (what each account received)
                    -> decide (lists, limits, rules, policy) -> remember
                    -> decisions; alerts, customer notifications, Redis
                                   \\-> (a redelivered event_id, around decide) -> remember
@@ -48,6 +48,8 @@ from riskflow.connectors.simulated import simulator_source
 from riskflow.contract.messages import DeadLetter, Feedback
 from riskflow.contract.parse import Envelope, ParseLimits, Raw, parse, redact_dead_letter
 from riskflow.features.catalog import Features
+from riskflow.features.device import device_entity
+from riskflow.features.device import neutral as device_neutral
 from riskflow.features.entity import entity_stage, home
 from riskflow.features.ip import IPConfig, ip_entity
 from riskflow.features.ip import neutral as ip_neutral
@@ -234,11 +236,24 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
         if conf.ip_stage
         else op.map("ip_off", flow_in, _with_neutral(ip_neutral))
     )
+    # Same caps and idle expiry as the IP: a device's windows are the IP's, an hour long.
+    by_device = (
+        entity_stage(
+            "device",
+            by_ip,
+            device_entity(IPConfig(accounts_cap=conf.ip_accounts_cap)),
+            live=live,
+            idle_expiry_s=conf.ip_idle_expiry_days * 86400.0,
+            on_error=observe_entity_error,
+        )
+        if conf.device_stage
+        else op.map("device_off", by_ip, _with_neutral(device_neutral))
+    )
     if not conf.payee_stage:
         neutral = _with_neutral(lambda: {**payee_neutral(), **receiver_neutral()})
-        return op.map("payee_off", by_ip, neutral)
+        return op.map("payee_off", by_device, neutral)
     stages = (("payee", payee_entity()), ("receiver", receiver_entity()))
-    out = by_ip
+    out = by_device
     for step_id, entity in stages:
         out = entity_stage(
             step_id,

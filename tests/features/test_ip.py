@@ -157,3 +157,24 @@ def test_a_snapshot_restores_the_same_answers_and_an_older_one_loads():
     old = msgspec.msgpack.encode({"newest": 5, "fails": {5: 1}, "seen": {1: 300}})
     c = IPState.from_bytes(old)
     assert c.own == {} and c.fails == {5: 1}
+
+
+# Written by IPState.to_bytes before the IP and device stages shared their state (six logins
+# on three accounts from 09:00, every other one failing): a live IP's checkpoint must still
+# load, and answer as it did, after the state grows new fields.
+_IP_SNAPSHOT_V1 = bytes.fromhex(
+    "84a66e6577657374ce01c2c161a56661696c7383ce01c2c15d01ce01c2c15f01ce01c2c16101a47365656e83"
+    "cf41f6719101804d87ce69a55244cf39f03b342c298c95ce69a55280cf083849845f5a74f3ce69a552bca36f"
+    "776e83cf39f03b342c298c959192ce01c2c15d01cf41f6719101804d879192ce01c2c15f01cf083849845f5a"
+    "74f39192ce01c2c16101"
+)
+
+
+def test_an_ip_snapshot_of_the_first_format_loads_and_answers_as_before():
+    s = IPState.from_bytes(_IP_SNAPSHOT_V1)
+    f = s.observe(login("A0", 10, True))
+    assert {n: f[n] for n in ("ip_failed_logins_5m", "ip_failed_logins_1h")} == {
+        "ip_failed_logins_5m": 1,
+        "ip_failed_logins_1h": 3,
+    }
+    assert (f["ip_accounts_1h"], f["ip_failures_elsewhere_1h"]) == (3, 2)

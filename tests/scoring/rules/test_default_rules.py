@@ -68,6 +68,11 @@ CASES = {
         PAY | {"ip_failures_elsewhere_1h": 3},
         {"ip_failures_elsewhere_1h": 2},
     ),
+    "device_failures_across_accounts": (
+        "login",
+        LOGIN | {"device_accounts_1h": 5, "device_failures_elsewhere_1h": 3},
+        {"device_accounts_1h": 4},
+    ),
     "card_testing": (
         "payment",
         PAY | {"txn_type": "card", "small_card_count_5m": 5},
@@ -157,3 +162,14 @@ def test_cash_far_away_at_an_impossible_speed_is_left_to_the_travel_rule():
 def test_card_not_present_step_up_needs_online_history_and_a_jump(change):
     fired = {h.rule_id for h in RULES.evaluate(defaults() | CNP | change, "payment")}
     assert "card_not_present_step_up" not in fired
+
+
+def test_a_shared_device_without_failures_elsewhere_is_not_stepped_up():
+    # A family tablet used by five accounts, or one account failing on it, is no list run.
+    for miss in ({"device_failures_elsewhere_1h": 2}, {"device_accounts_1h": 1}):
+        busy = LOGIN | {"device_accounts_1h": 5, "device_failures_elsewhere_1h": 3} | miss
+        fired = {h.rule_id for h in RULES.evaluate(defaults() | busy, "login")}
+        assert "device_failures_across_accounts" not in fired
+    stuffed = LOGIN | {"device_accounts_1h": 5, "device_failures_elsewhere_1h": 3}
+    hits = RULES.evaluate(defaults() | stuffed, "payment")
+    assert "device_failures_across_accounts" not in {h.rule_id for h in hits}  # logins only
