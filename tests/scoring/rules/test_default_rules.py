@@ -73,6 +73,11 @@ CASES = {
         PAY | {"txn_type": "card", "small_card_count_5m": 5},
         {"small_card_count_5m": 4},
     ),
+    "card_testing_across_cards": (
+        "payment",
+        PAY | {"txn_type": "card", "amount": 2.0, "terminal_small_cards_10m": 4},
+        {"terminal_small_cards_10m": 3},
+    ),
     "large_night_transfer": ("payment", NIGHT, {"amount_ratio_to_max": 1.9}),
     "new_device_large_payment": (
         "payment",
@@ -157,3 +162,13 @@ def test_cash_far_away_at_an_impossible_speed_is_left_to_the_travel_rule():
 def test_card_not_present_step_up_needs_online_history_and_a_jump(change):
     fired = {h.rule_id for h in RULES.evaluate(defaults() | CNP | change, "payment")}
     assert "card_not_present_step_up" not in fired
+
+
+def test_card_testing_across_cards_ignores_an_ordinary_amount_at_a_busy_shop():
+    busy = defaults() | PAY | {"txn_type": "card", "terminal_small_cards_10m": 9}
+
+    def fired(amount: float) -> set[str]:
+        return {h.rule_id for h in RULES.evaluate(busy | {"amount": amount}, "payment")}
+
+    assert "card_testing_across_cards" in fired(2.0)
+    assert "card_testing_across_cards" not in fired(45.0)  # a shopper at a busy shop
