@@ -102,6 +102,16 @@ class FeatureConfig:
     (features/receiver.py); false gives their neutral values."""
     payee_idle_expiry_days: float = 7.0
     """Live runs: a payee's state is dropped after this long without payments to or from it."""
+    terminal_stage: bool = True
+    """Per-terminal (else per-merchant) features across cards (features/terminal.py), after
+    the payee and receiver stages; off, every event gets their neutral values."""
+    terminal_idle_expiry_days: float = 1.0
+    """A live run discards a terminal's state after this much wall-clock time without
+    payments: its longest window is an hour."""
+    terminal_small_amount: float = 10.0
+    """Payments at or under this amount count towards `terminal_small_cards_10m`."""
+    terminal_payments_cap: int = 256
+    """Most payments of the last hour a terminal remembers (its counts saturate here)."""
 
 
 class AccountState:

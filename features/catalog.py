@@ -171,6 +171,18 @@ FEATURES: Final[dict[str, tuple[type, str]]] = {
         float,
         "this payment's amount / what the account received in the 24 h before (0 if nothing)",
     ),
+    # per terminal, else merchant, across cards (the terminal stage, features/terminal.py):
+    # the history before the event; 0 for logins and payments naming neither
+    "terminal_cards_10m": (
+        int,
+        "distinct accounts (cards) that paid at this terminal/merchant in the 10 min before",
+    ),
+    "terminal_small_cards_10m": (
+        int,
+        "distinct accounts that paid a small amount (<= 10) at this terminal/merchant in the "
+        "10 min before",
+    ),
+    "terminal_payments_1h": (int, "payments at this terminal/merchant in the hour before"),
 }
 
 ENTITY_OF: Final[dict[str, str]] = {
@@ -210,6 +222,10 @@ ENTITY_OF: Final[dict[str, str]] = {
             "received_senders_24h",
             "amount_to_received_24h",
         )
+    },
+    **{
+        name: "terminal"
+        for name in ("terminal_cards_10m", "terminal_small_cards_10m", "terminal_payments_1h")
     },
 }
 """The entity stage that computes a feature, for those not of the event or its account."""

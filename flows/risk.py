@@ -3,7 +3,8 @@
     raw -> parse -> (dead letters)
                \\-> key by account -> features (per-account state) -> ip (per-IP state,
                    across accounts) -> device (per device, across accounts) -> payee (per
-                   payee, across senders) -> receiver (what each account received)
+                   payee, across senders) -> receiver (what each account received) -> terminal
+                   (per terminal or merchant, across cards)
                    -> decide (lists, limits, rules, policy) -> remember
                    -> decisions; alerts, customer notifications, Redis
                                   \\-> (a redelivered event_id, around decide) -> remember
@@ -58,6 +59,8 @@ from riskflow.features.payee import neutral as payee_neutral
 from riskflow.features.payee import payee_entity
 from riskflow.features.receiver import neutral as receiver_neutral
 from riskflow.features.receiver import receiver_entity
+from riskflow.features.terminal import TerminalConfig, terminal_entity
+from riskflow.features.terminal import neutral as terminal_neutral
 from riskflow.flows.config import (
     FileInput,
     FileOutput,
@@ -249,21 +252,33 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
         if conf.device_stage
         else op.map("device_off", by_ip, _with_neutral(device_neutral))
     )
-    if not conf.payee_stage:
+    if conf.payee_stage:
+        out = by_device
+        for step_id, entity in (("payee", payee_entity()), ("receiver", receiver_entity())):
+            out = entity_stage(
+                step_id,
+                out,
+                entity,
+                live=live,
+                idle_expiry_s=conf.payee_idle_expiry_days * 86400.0,
+                on_error=observe_entity_error,
+            )
+    else:
         neutral = _with_neutral(lambda: {**payee_neutral(), **receiver_neutral()})
-        return op.map("payee_off", by_device, neutral)
-    stages = (("payee", payee_entity()), ("receiver", receiver_entity()))
-    out = by_device
-    for step_id, entity in stages:
-        out = entity_stage(
-            step_id,
-            out,
-            entity,
-            live=live,
-            idle_expiry_s=conf.payee_idle_expiry_days * 86400.0,
-            on_error=observe_entity_error,
-        )
-    return out
+        out = op.map("payee_off", by_device, neutral)
+    if not conf.terminal_stage:
+        return op.map("terminal_off", out, _with_neutral(terminal_neutral))
+    terminal = TerminalConfig(
+        small_amount=conf.terminal_small_amount, payments_cap=conf.terminal_payments_cap
+    )
+    return entity_stage(
+        "terminal",
+        out,
+        terminal_entity(terminal),
+        live=live,
+        idle_expiry_s=conf.terminal_idle_expiry_days * 86400.0,
+        on_error=observe_entity_error,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,8 +530,8 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
     # A redelivered event_id goes around decide: its decision was made once already.
     repeats = op.branch("repeats", absorbed.falses, _is_duplicate)
     models = build_models(settings)
-    # Then the cross-account stages (per IP, payee, receiver), each adding its features to the
-    # event, and the event back to its account's worker to be decided.
+    # Then the cross-account stages (per IP, device, payee, receiver, terminal), each adding its
+    # features to the event, and the event back to its account's worker to be decided.
     entities = home("home", _entities(absorbed.trues, settings, live))
     decider = build_decider(settings, models)
     log = models.log if models else None

@@ -78,6 +78,11 @@ CASES = {
         PAY | {"txn_type": "card", "small_card_count_5m": 5},
         {"small_card_count_5m": 4},
     ),
+    "card_testing_across_cards": (
+        "payment",
+        PAY | {"txn_type": "card", "amount": 2.0, "terminal_small_cards_10m": 4},
+        {"terminal_small_cards_10m": 3},
+    ),
     "large_night_transfer": ("payment", NIGHT, {"amount_ratio_to_max": 1.9}),
     "new_device_large_payment": (
         "payment",
@@ -173,3 +178,13 @@ def test_a_shared_device_without_failures_elsewhere_is_not_stepped_up():
     stuffed = LOGIN | {"device_accounts_1h": 5, "device_failures_elsewhere_1h": 3}
     hits = RULES.evaluate(defaults() | stuffed, "payment")
     assert "device_failures_across_accounts" not in {h.rule_id for h in hits}  # logins only
+
+
+def test_card_testing_across_cards_ignores_an_ordinary_amount_at_a_busy_shop():
+    busy = defaults() | PAY | {"txn_type": "card", "terminal_small_cards_10m": 9}
+
+    def fired(amount: float) -> set[str]:
+        return {h.rule_id for h in RULES.evaluate(busy | {"amount": amount}, "payment")}
+
+    assert "card_testing_across_cards" in fired(2.0)
+    assert "card_testing_across_cards" not in fired(45.0)  # a shopper at a busy shop
