@@ -23,7 +23,6 @@ subclass naming its `Origin`, and an `Entity` from `origin_entity`.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import msgspec
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import ENTITY_OF, Features
 from riskflow.features.entity import Entity
+from riskflow.features.ids import id_hash
 
 __all__ = ["Origin", "OriginConfig", "OriginState", "origin_entity"]
 
@@ -88,10 +88,6 @@ class OriginConfig(msgspec.Struct, frozen=True, kw_only=True):
     rotation rather than growing the state."""
 
 
-def _hash(value: str) -> int:
-    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "big")
-
-
 class _Snapshot(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
     """The stored form. Fields only ever get added, each with a default, so a snapshot of an
     older version still loads; bucket numbers are minutes since the epoch."""
@@ -143,7 +139,7 @@ class OriginState:
         t = event.ts.timestamp()
         second = int(t)
         minute = math.floor(t / MINUTE)
-        account = _hash(event.account_id)
+        account = id_hash(event.account_id)
         fails = self.fails
         failed_5m = sum(fails.get(minute - i, 0) for i in range(SHORT_BUCKETS + 1))
         failed_1h = failed_5m + sum(
@@ -184,7 +180,7 @@ class OriginState:
     def _absorb_device(self, device_id: str | None, second: int, minute: int) -> None:
         self.logins[minute] = self.logins.get(minute, 0) + 1
         devices = self.devices
-        device = _hash(device_id) if device_id else None
+        device = id_hash(device_id) if device_id else None
         known = device is not None and second - devices.get(device, -DEVICE_MEMORY_S - 1) < (
             DEVICE_MEMORY_S
         )

@@ -18,7 +18,6 @@ sender is never counted among the payee's other senders.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Final
 
 import msgspec
@@ -26,6 +25,7 @@ import msgspec
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import ENTITY_OF, FEATURES, Features
 from riskflow.features.entity import Entity
+from riskflow.features.ids import id_hash
 
 __all__ = [
     "PAYEE_FEATURES",
@@ -67,10 +67,6 @@ class PayeeConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Most of its own outbound payments a payee remembers."""
 
 
-def _sender_hash(account_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(account_id.encode(), digest_size=8).digest(), "big")
-
-
 class _Snapshot(msgspec.Struct, array_like=True, forbid_unknown_fields=False):
     """The stored form. Fields only ever get added at the end, each with a default, so a
     snapshot of an older version still loads."""
@@ -97,7 +93,7 @@ class PayeeState:
         """The payee features of a payment to it, from the history before, then absorbed."""
         assert isinstance(event, Payment)
         t = event.ts.timestamp()
-        sender = _sender_hash(event.account_id)
+        sender = id_hash(event.account_id)
         day_ago, week_ago = t - DAY, t - WEEK
         senders_24h: set[int] = set()
         senders_7d: set[int] = set()

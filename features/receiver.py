@@ -13,7 +13,6 @@ One `ReceiverState` per account holds the payments it received in the last 24 ho
 
 from __future__ import annotations
 
-import hashlib
 from typing import Final
 
 import msgspec
@@ -21,6 +20,7 @@ import msgspec
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import ENTITY_OF, FEATURES, Features
 from riskflow.features.entity import Entity
+from riskflow.features.ids import id_hash
 
 __all__ = [
     "RECEIVER_FEATURES",
@@ -54,10 +54,6 @@ def _payee(event: Payment | Login) -> str | None:
 class ReceiverConfig(msgspec.Struct, frozen=True, kw_only=True):
     inbound_cap: int = 64
     """Most received payments an account remembers."""
-
-
-def _hash(account_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(account_id.encode(), digest_size=8).digest(), "big")
 
 
 class _Snapshot(msgspec.Struct, array_like=True, forbid_unknown_fields=False):
@@ -105,7 +101,7 @@ class ReceiverState:
         """A payment to this account."""
         assert isinstance(event, Payment)
         t = event.ts.timestamp()
-        self.inbound.append((int(t), _hash(event.account_id), float(event.amount)))
+        self.inbound.append((int(t), id_hash(event.account_id), float(event.amount)))
         newest = max(second for second, _, _ in self.inbound)
         # Kept in time order (ties by content), so any replay keeps and drops the same.
         kept = sorted(x for x in self.inbound if x[0] > newest - DAY)

@@ -17,7 +17,6 @@ counts for the events after it, not for itself.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Final
 
 import msgspec
@@ -25,6 +24,7 @@ import msgspec
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import ENTITY_OF, FEATURES, Features
 from riskflow.features.entity import Entity
+from riskflow.features.ids import id_hash
 
 __all__ = [
     "TERMINAL_FEATURES",
@@ -65,10 +65,6 @@ class TerminalConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Payments at or under this amount count towards `terminal_small_cards_10m`."""
     payments_cap: int = 256
     """Most payments of the last hour a terminal remembers: the counts saturate here."""
-
-
-def _account_hash(account_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(account_id.encode(), digest_size=8).digest(), "big")
 
 
 class _Snapshot(msgspec.Struct, array_like=True, forbid_unknown_fields=False):
@@ -115,7 +111,7 @@ class TerminalState:
             "terminal_payments_1h": payments_1h,
         }
         small = float(event.amount) <= self.cfg.small_amount
-        self.payments.append((int(t), _account_hash(event.account_id), small))
+        self.payments.append((int(t), id_hash(event.account_id), small))
         self._prune(t)
         return features
 
