@@ -17,6 +17,7 @@ the next day began, and a late event of yesterday still gets yesterday's bar.
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Callable
 from typing import Final, Generic, TypeVar
 
@@ -30,6 +31,8 @@ KEPT_DAYS: Final = 3
 """Today, yesterday and the day before: late events of yesterday still find their bar."""
 
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
 
 
 class BranchBudget(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
@@ -118,9 +121,15 @@ class BudgetLogic(StatefulBatchLogic[T, T, bytes], Generic[T]):
         state, budget, floor = self.state, self._budget, self._floor
         # In event-time order, so a batch gives the same bars however the input was cut.
         for item in sorted(values, key=self._order):
-            day, score = self._day_and_score(item)
-            out.append(self._with_bar(item, state.threshold(day, budget, floor)))
-            state.observe(day, score, budget, floor)
+            try:
+                day, score = self._day_and_score(item)
+                bar = state.threshold(day, budget, floor)
+                if score == score:  # a NaN score is never a candidate: it would poison the heap
+                    state.observe(day, score, budget, floor)
+            except Exception as exc:  # one event must not stop the flow: the policy's bar
+                _log.warning("budget step failed on an event: %s", type(exc).__name__)
+                bar = None
+            out.append(self._with_bar(item, bar))
         return out, StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:

@@ -70,6 +70,20 @@ def test_the_budget_step_bars_each_item_in_event_time_order_and_its_snapshot_res
     assert [bar for *_, bar in later] == [0.6, 0.5]
 
 
+def test_a_hostile_item_gets_the_policys_bar_and_the_step_goes_on():
+    def day_and_score(item):
+        if item == "broken":
+            raise ValueError("no timestamp")
+        return item
+
+    build = budget_logic(
+        1, 0.3, order=lambda _: (0.0, ""), day_and_score=day_and_score, with_bar=lambda i, b: b
+    )
+    logic = build(None)
+    out, _ = logic.on_batch([(1, float("nan")), "broken", (1, 0.9), (2, 0.5)])
+    assert out == [None, None, None, 0.9]  # the NaN did not displace 0.9 as day 1's best
+
+
 def test_the_policy_uses_the_derived_bar_for_score_driven_reviews_only():
     policy = Policy(review_budget_per_branch_day=3)
     assert policy.action(0.62, [], review=0.65) == "challenge"  # over 0.60, under the bar
