@@ -427,6 +427,7 @@ def _decide(
             order=_assessed_order,
             day_and_score=_day_and_score,
             with_bar=_with_bar,
+            on_error=observe_entity_error,
         ),
     )
     concluded = op.flat_map_batch(

@@ -35,6 +35,10 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 
+def _ignore(_step: str, _error: str) -> None:
+    pass
+
+
 class BranchBudget(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
     """One branch: the highest candidate scores of each of its latest `KEPT_DAYS` days
     (min-heaps, at most `budget` each). Fields are only ever added, with defaults, so older
@@ -108,8 +112,10 @@ class BudgetLogic(StatefulBatchLogic[T, T, bytes], Generic[T]):
         order: Callable[[T], tuple[float, str]],
         day_and_score: Callable[[T], tuple[int, float]],
         with_bar: Callable[[T, float | None], T],
+        on_error: Callable[[str, str], None] = _ignore,
     ) -> None:
         self.state = state
+        self._on_error = on_error
         self._budget = budget
         self._floor = floor
         self._order = order
@@ -128,6 +134,7 @@ class BudgetLogic(StatefulBatchLogic[T, T, bytes], Generic[T]):
                     state.observe(day, score, budget, floor)
             except Exception as exc:  # one event must not stop the flow: the policy's bar
                 _log.warning("budget step failed on an event: %s", type(exc).__name__)
+                self._on_error("budget", type(exc).__name__)
                 bar = None
             out.append(self._with_bar(item, bar))
         return out, StatefulBatchLogic.RETAIN
@@ -143,12 +150,13 @@ def budget_logic(
     order: Callable[[T], tuple[float, str]],
     day_and_score: Callable[[T], tuple[int, float]],
     with_bar: Callable[[T, float | None], T],
+    on_error: Callable[[str, str], None] = _ignore,
 ) -> Callable[[bytes | None], BudgetLogic[T]]:
     """The budget step's builder (a branch's state from its snapshot, or a new one)."""
     budget = max(1, per_branch_day)
 
     def build(snapshot: bytes | None) -> BudgetLogic[T]:
         state = BranchBudget() if snapshot is None else _decoder.decode(snapshot)
-        return BudgetLogic(state, budget, floor, order, day_and_score, with_bar)
+        return BudgetLogic(state, budget, floor, order, day_and_score, with_bar, on_error)
 
     return build

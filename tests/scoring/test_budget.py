@@ -76,11 +76,18 @@ def test_a_hostile_item_gets_the_policys_bar_and_the_step_goes_on():
             raise ValueError("no timestamp")
         return item
 
+    errors = []
     build = budget_logic(
-        1, 0.3, order=lambda _: (0.0, ""), day_and_score=day_and_score, with_bar=lambda i, b: b
+        1,
+        0.3,
+        order=lambda _: (0.0, ""),
+        day_and_score=day_and_score,
+        with_bar=lambda i, b: b,
+        on_error=lambda step, error: errors.append((step, error)),
     )
     logic = build(None)
     out, _ = logic.on_batch([(1, float("nan")), "broken", (1, 0.9), (2, 0.5)])
+    assert errors == [("budget", "ValueError")]  # counted
     assert out == [None, None, None, 0.9]  # the NaN did not displace 0.9 as day 1's best
 
 
