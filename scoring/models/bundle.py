@@ -97,27 +97,35 @@ class _Head:
         return -math.log(weight) - self.rates.shift
 
     def frozen(self, trust: float, fraud_weight: float) -> _FrozenHead:
-        weights: dict[str, float] | None = None
+        weights: dict[str, tuple[float, float]] | None = None
         bias = 0.0
         model = None
         if self.recipe == "logistic":
-            # The scaler folded into the weights: one weighted sum per event.
-            # (Snapshots from before the one-hot-aware scaler name River's own.)
-            scaler, lr = self.classifier.steps.values()
-            keeps_indicators = isinstance(scaler, IndicatorScaler)
-            weights = {}
-            bias = float(lr.intercept)
-            for name, w in lr.weights.items():
-                var = scaler.vars.get(name, 0.0)
-                if var:
-                    scaled = w / var**0.5
-                    weights[name] = scaled
-                    bias -= scaled * scaler.means[name]
-                elif keeps_indicators and is_indicator(scaler.means.get(name, 0.0), var):
-                    weights[name] = w
+            weights, bias = _folded(self.classifier)
+        elif self.recipe == "blend":
+            # The regression folded as above; the trees, once they join, on the same inputs.
+            weights, bias = _folded(self.classifier.linear)
+            model = self.classifier.trees if self.classifier.trees_join else None
         else:
             model = self.classifier  # a loaded snapshot is this worker's own copy
         return _FrozenHead(weights, bias, model, self.offset(fraud_weight), trust)
+
+
+def _folded(pipeline: Any) -> tuple[dict[str, tuple[float, float]], float]:
+    """A scaled logistic regression as one weighted sum per event: the scaler folded into
+    each input's (slope, offset), so an input the event lacks adds nothing, as unscaled it
+    would not. (Snapshots from before the one-hot-aware scaler name River's own.)"""
+    scaler, lr = pipeline.steps.values()
+    keeps_indicators = isinstance(scaler, IndicatorScaler)
+    terms: dict[str, tuple[float, float]] = {}
+    for name, w in lr.weights.items():
+        var = scaler.vars.get(name, 0.0)
+        if var:
+            slope = w / var**0.5
+            terms[name] = (slope, -slope * scaler.means[name])
+        elif keeps_indicators and is_indicator(scaler.means.get(name, 0.0), var):
+            terms[name] = (w, 0.0)
+    return terms, float(lr.intercept)
 
 
 def _blend(raw: float, offset: float, prior: float, trust: float) -> float:
@@ -128,7 +136,8 @@ def _blend(raw: float, offset: float, prior: float, trust: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _FrozenHead:
-    weights: dict[str, float] | None
+    weights: dict[str, tuple[float, float]] | None
+    """Input -> (slope, offset) of the folded regression; None: the model predicts."""
     bias: float
     model: Any
     offset: float
@@ -142,15 +151,18 @@ class _FrozenHead:
             z = _inputs(x, anomaly, evidence, prior)
             return float(self.model.predict_proba_one(z).get(True, 0.0))
         s = self.bias
-        for name, value in x.items():
-            weight = w.get(name)
-            if weight is not None:
-                s += weight * value
-        for name, value in evidence_inputs(anomaly, evidence, prior).items():
-            weight = w.get(name)
-            if weight is not None:
-                s += weight * value
-        return sigmoid(s)
+        extra = evidence_inputs(anomaly, evidence, prior)
+        for inputs in (x, extra):
+            for name, value in inputs.items():
+                term = w.get(name)
+                if term is not None:
+                    s += term[0] * value + term[1]
+        p = sigmoid(s)
+        if self.model is None:
+            return p
+        # A blend whose trees have joined: the two log-odds averaged, as `Blend` does.
+        q = float(self.model.predict_proba_one({**x, **extra})[True])
+        return sigmoid((logit(p, _EPS) + logit(q, _EPS)) / 2.0)
 
     def predict(self, x: Vector, anomaly: float, evidence: Sequence[str], prior: float) -> float:
         raw = self.raw(x, anomaly, evidence, prior)

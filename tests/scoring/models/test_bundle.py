@@ -105,6 +105,8 @@ def test_the_frozen_copy_predicts_exactly_what_the_bundle_does():
     frozen = bundle.frozen()
     for _ in range(100):
         x = example(rng, rng.random() < 0.5) | {"never_seen": 3.0}
+        if rng.random() < 0.5:
+            del x["is_new_payee"]  # an input learned but absent from this event adds nothing
         anomaly = rng.random()
         evidence = ["rule:r1"] if rng.random() < 0.5 else []
         assert frozen.predict("payment", x, anomaly, evidence, 0.05) == pytest.approx(
@@ -176,3 +178,20 @@ def test_a_prior_the_labels_do_not_bear_out_is_discounted():
     high, low = (bundle.predict("payment", x, 0.5, [], p) for p in (0.3, 0.003))
     assert high is not None and low is not None
     assert high / low < 3.0  # the offset alone would make it about 140
+
+
+@pytest.mark.parametrize("labels", [1000, 12000])
+def test_a_frozen_blend_predicts_what_the_blend_does_before_and_after_its_trees_join(labels):
+    bundle, rng = trained(labels, recipe="blend")
+    joined = bundle.heads["payment"].classifier.trees_join
+    assert joined == (labels > 10000)
+    frozen = bundle.frozen()
+    for _ in range(100):
+        x = example(rng, rng.random() < 0.5) | {"never_seen": 3.0}
+        if rng.random() < 0.5:
+            del x["amount"]
+        anomaly = rng.random()
+        evidence = ["rule:r1"] if rng.random() < 0.5 else []
+        assert frozen.predict("payment", x, anomaly, evidence, 0.05) == pytest.approx(
+            bundle.predict("payment", x, anomaly, evidence, 0.05), rel=1e-9
+        )
