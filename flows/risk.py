@@ -219,7 +219,8 @@ def _as_dead(item: object) -> DeadLetter:
 
 def _with_neutral(neutral: Callable[[], Features]) -> Callable[[Featured], Featured]:
     def add(item: Featured) -> Featured:
-        return dataclasses.replace(item, features={**item.features, **neutral()})
+        item.features.update(neutral())  # the event's own dict, as the stages do
+        return item
 
     return add
 
