@@ -140,11 +140,14 @@ class OriginState:
         second = int(t)
         minute = math.floor(t / MINUTE)
         account = id_hash(event.account_id)
-        fails = self.fails
-        failed_5m = sum(fails.get(minute - i, 0) for i in range(SHORT_BUCKETS + 1))
-        failed_1h = failed_5m + sum(
-            fails.get(minute - i, 0) for i in range(SHORT_BUCKETS + 1, HOUR_BUCKETS + 1)
-        )
+        failed_5m = failed_1h = 0
+        # Over the buckets held (most origins have none) rather than the 61 the window spans.
+        for m, n in self.fails.items():
+            back = minute - m
+            if 0 <= back <= HOUR_BUCKETS:
+                failed_1h += n
+                if back <= SHORT_BUCKETS:
+                    failed_5m += n
         since = t - HOUR_BUCKETS * MINUTE
         accounts = sum(1 for a, last in self.seen.items() if last > since and a != account) + 1
         failed_login = isinstance(event, Login) and not event.success
@@ -211,9 +214,14 @@ class OriginState:
                 # lasts a little longer, so "failures elsewhere" can only be under-counted.
                 (_, a), (m, b) = mine[0], mine[1]
                 mine[:2] = [(m, a + b)]
-        if minute > self.newest:
+        advanced = minute > self.newest
+        if advanced:
             self.newest = minute
-        self._prune()
+        # Only a new minute, an event older than the window or one account too many can make
+        # anything prunable: the other events skip the sweep and the state is the same.
+        late = minute < self.newest - HOUR_BUCKETS - 1
+        if advanced or late or len(seen) > self.cfg.accounts_cap:
+            self._prune()
 
     def _prune(self) -> None:
         oldest = self.newest - HOUR_BUCKETS - 1
