@@ -287,10 +287,9 @@ def _pairs_hook(pairs: list[tuple[str, object]]) -> list[tuple[str, object]]:
 def _duplicate_field(kind: str, payload: bytes) -> str | None:
     """A documented field given twice at the top level: parsers disagree on which one wins,
     so a message that means one thing upstream could mean another here."""
-    count = payload.count
     # Cheap screen: without escapes a key is its own bytes, so a field named once is given
     # once. Only a repeated name (perhaps inside a value) or an escape needs the exact read.
-    if b"\\" not in payload and all(count(name) < 2 for name in _FIELD_NAMES[kind]):
+    if b"\\" not in payload and max(map(payload.count, _FIELD_NAMES[kind])) < 2:
         return None
     top = json.loads(
         payload,
