@@ -9,6 +9,7 @@ from typing import Any
 
 from bytewax.testing import run_main
 
+from riskflow.collector import pace_collector
 from riskflow.connectors.metrics import STATS
 from riskflow.flows.config import (
     FileOutput,
@@ -36,6 +37,7 @@ def bench_embedded(
         )
         flow = build_flow(settings)
         STATS.reset()
+        pace_collector()  # as `riskflow run` does
         started = time.perf_counter()
         run_main(flow)
         elapsed = time.perf_counter() - started

@@ -10,6 +10,7 @@ from typing import Any
 
 from bytewax.testing import run_main
 
+from riskflow.collector import pace_collector
 from riskflow.flows.config import (
     FileInput,
     FileOutput,
@@ -45,6 +46,7 @@ def bench_replay(
             models=ModelsSettings(enabled=models),
         )
         flow = build_flow(settings)
+        pace_collector()  # as `riskflow run` does
         started = time.perf_counter()
         run_main(flow)
         elapsed = time.perf_counter() - started

@@ -23,6 +23,7 @@ from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
 from redis.exceptions import NoPermissionError
 
+from riskflow.collector import pace_collector
 from riskflow.connectors.kafka import (
     KafkaRefused,
     KafkaUnreachable,
@@ -318,6 +319,7 @@ def run_flow(
         os.environ["BYTEWAX_DATAFLOW_API_PORT"] = str(settings.metrics.port + (process_id or 0))
         # The API server also writes the dataflow's shape to a file; keep it out of the cwd.
         os.environ.setdefault("BYTEWAX_DATAFLOW_API_CACHE_PATH", tempfile.gettempdir())
+    pace_collector()
     with stop_on_signals():
         try:
             cli_main(

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 from bytewax.testing import run_main
 
+from riskflow.collector import pace_collector
 from riskflow.flows.config import (
     FileInput,
     FileOutput,
@@ -63,8 +64,10 @@ def replay(
         # halves the learning cost where every event is labelled.
         models=models or ModelsSettings(challenger=False),
     )
+    flow = build_flow(settings)
+    pace_collector()  # as `riskflow run` does
     started = time.perf_counter()
-    run_main(build_flow(settings))
+    run_main(flow)
     return out, time.perf_counter() - started
 
 
