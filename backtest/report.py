@@ -23,7 +23,13 @@ from typing import Any
 import msgspec
 
 from riskflow.backtest.calibration import EDGES, reliability
-from riskflow.backtest.latency import FraudEvent, detection_latency, incidents
+from riskflow.backtest.latency import (
+    EARLY_SHARE,
+    FIRST_TESTS,
+    FraudEvent,
+    detection_latency,
+    incidents,
+)
 from riskflow.backtest.metrics import (
     ALERTING,
     STOPPING,
@@ -317,7 +323,7 @@ def _run(run: Path, truth: list[TruthRow], amounts: dict[str, float]) -> dict[st
     # Logins matter for latency too: a takeover stopped at its login is stopped.
     actions |= {r.event_id: r.action for r in logins}
     found = incidents(
-        FraudEvent(t.event_id, t.account_id, t.scenario, t.ts)
+        FraudEvent(t.event_id, t.account_id, t.scenario, t.ts, t.burst)
         for t in truth
         if t.is_fraud and t.scenario
     )
@@ -487,6 +493,24 @@ def _versions_table(run: dict[str, Any]) -> list[str]:
     return [note, _grid(rows, _QUALITY)] if rows else [note]
 
 
+def _bursts_stopped_early(runs: dict[str, dict[str, Any]], scenarios: list[str]) -> list[str]:
+    # Only scenarios counted per burst have the figure; a row of blanks for the rest says
+    # nothing.
+    rows = [
+        s
+        for s in scenarios
+        if any(EARLY_SHARE in r["detection_latency"].get(s, {}) for r in runs.values())
+    ]
+    if not rows:
+        return []
+    return [
+        f"<h3>{EARLY_SHARE}</h3><p>Incidents counted per burst across cards: the share of "
+        f"bursts with one of their first {FIRST_TESTS} tests (in event time) challenged, "
+        "reviewed or blocked.</p>",
+        _table(rows, runs, lambda r, s: r["detection_latency"].get(s, {}).get(EARLY_SHARE, "")),
+    ]
+
+
 def _html(report: dict[str, Any], runs: dict[str, dict[str, Any]], plots: dict[str, Path]) -> str:
     first = next(iter(runs.values()))
     parts = [
@@ -520,6 +544,8 @@ def _html(report: dict[str, Any], runs: dict[str, dict[str, Any]], plots: dict[s
                 scenarios, runs, lambda r, s, f=field: r["detection_latency"].get(s, {}).get(f, "")
             )
         )
+        if field == "detected_share":
+            parts += _bursts_stopped_early(runs, scenarios)
     parts.append(
         "<h2>Reasons on payments</h2><p>Columns ending in _all count every payment the code "
         "was on, the others only the payments it helped stop (challenged, reviewed or "

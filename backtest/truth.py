@@ -23,7 +23,7 @@ _LABEL_WORDS = {"1": True, "0": False, "fraud": True, "legit": False, "legitimat
 _EXPECTED = (
     'expected event_id, is_fraud (true/false, 0/1, "0"/"1"/"true"/"false") or label '
     '("fraud"/"legit", 0/1), and optionally ts (epoch seconds or ISO-8601 with a UTC offset), '
-    "account_id, scenario"
+    "account_id, scenario, burst (in JSONL, details.burst)"
 )
 
 
@@ -39,6 +39,9 @@ class TruthRow:
     is_fraud: bool = False
     ts: float = 0.0
     """Epoch seconds of the event; 0.0 when the file does not say."""
+    burst: str = ""
+    """The attack across accounts the event belongs to (one card-testing burst at a shop);
+    empty when the file does not say."""
 
 
 class _JsonRow(msgspec.Struct):
@@ -49,6 +52,8 @@ class _JsonRow(msgspec.Struct):
     is_fraud: bool | int | str | None = None
     label: int | str | None = None
     ts: float | str | None = None
+    # Any JSON: another export's `details` may be anything, and only a burst id is read.
+    details: object = None
 
 
 class _Refused(Exception):
@@ -108,10 +113,17 @@ def _row(
     is_fraud: bool | int | str | None,
     label: int | str | None,
     ts: float | str | None,
+    burst: str | None = None,
 ) -> TruthRow:
     if not event_id:
         raise _Refused("no event_id")
-    return TruthRow(event_id, account_id or "", scenario or "", _fraud(is_fraud, label), _ts(ts))
+    flag = _fraud(is_fraud, label)
+    return TruthRow(event_id, account_id or "", scenario or "", flag, _ts(ts), burst or "")
+
+
+def _burst(details: object) -> str | None:
+    burst = details.get("burst") if isinstance(details, dict) else None
+    return burst if isinstance(burst, str) else None
 
 
 def _read_jsonl(path: Path) -> list[TruthRow]:
@@ -125,7 +137,17 @@ def _read_jsonl(path: Path) -> list[TruthRow]:
                 continue
             try:
                 r = decode(line)
-                out.append(_row(r.event_id, r.account_id, r.scenario, r.is_fraud, r.label, r.ts))
+                out.append(
+                    _row(
+                        r.event_id,
+                        r.account_id,
+                        r.scenario,
+                        r.is_fraud,
+                        r.label,
+                        r.ts,
+                        _burst(r.details),
+                    )
+                )
             except (msgspec.DecodeError, msgspec.ValidationError, _Refused) as e:
                 raise TruthFormatError(f"{path}: line {number}: {e}; {_EXPECTED}") from None
     return out
@@ -141,7 +163,7 @@ def _read_csv(path: Path) -> list[TruthRow]:
             raise TruthFormatError(
                 f"{path}: line 1: the header is {','.join(header)!r}; "
                 "expected a header with event_id and is_fraud or label "
-                "(optional ts, account_id, scenario)"
+                "(optional ts, account_id, scenario, burst)"
             )
         reader.fieldnames = header
         for record in reader:
@@ -162,6 +184,7 @@ def _read_csv(path: Path) -> list[TruthRow]:
                         cell.get("is_fraud"),
                         cell.get("label"),
                         cell.get("ts"),
+                        cell.get("burst"),
                     )
                 )
             except _Refused as e:

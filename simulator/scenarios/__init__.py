@@ -12,7 +12,11 @@ from collections.abc import Callable
 from riskflow.simulator.bank import Bank, Customer
 from riskflow.simulator.emitter import Emitter
 from riskflow.simulator.scenarios._common import far_city
-from riskflow.simulator.scenarios.cards import card_testing, compromised_terminal
+from riskflow.simulator.scenarios.cards import (
+    card_testing,
+    card_testing_across_cards,
+    compromised_terminal,
+)
 from riskflow.simulator.scenarios.first_party import first_party
 from riskflow.simulator.scenarios.mules import mule_network
 from riskflow.simulator.scenarios.scams import large_night_transfer, mule_payee
@@ -27,7 +31,8 @@ SCENARIOS: dict[str, tuple[Scenario, float]] = {
     "password_guessing": (password_guessing, 0.14),
     "credential_stuffing": (credential_stuffing, 0.04),
     "sim_swap": (sim_swap, 0.10),
-    "card_testing": (card_testing, 0.16),
+    "card_testing": (card_testing, 0.10),
+    "card_testing_across_cards": (card_testing_across_cards, 0.06),
     "compromised_terminal": (compromised_terminal, 0.06),
     "large_night_transfer": (large_night_transfer, 0.12),
     "mule_payee": (mule_payee, 0.10),

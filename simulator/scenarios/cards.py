@@ -1,4 +1,5 @@
-"""Stolen card details: tested with tiny payments, or skimmed at a terminal and cashed out."""
+"""Stolen card details: tested with tiny payments, on one card or many at one shop, or
+skimmed at a terminal and cashed out."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from riskflow.simulator.emitter import Emitter
 from riskflow.simulator.scenarios._common import far_city
 from riskflow.simulator.sessions import DAY, HOUR, label_payment
 
-__all__ = ["card_testing", "compromised_terminal"]
+__all__ = ["card_testing", "card_testing_across_cards", "compromised_terminal"]
 
 
 def card_testing(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
@@ -34,6 +35,52 @@ def card_testing(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
         t += rng.uniform(5, 25)
     if rng.random() < 0.5:
         charge(t + rng.uniform(30, 300), c.typical_amount * rng.uniform(5, 15))
+
+
+def card_testing_across_cards(em: Emitter, bank: Bank, c: Customer, t: float) -> None:
+    """A list of stolen cards tested once or twice each for a few units at one small shop.
+
+    No single account shows card testing; the shop's terminal, where 15-40 cards are
+    tried seconds apart from one device and IP, does. The truth names the terminal and
+    the burst, so a backtest can count the burst as one attack rather than one per card.
+    """
+    rng = em.rng
+    merchant = bank.merchants[rng.randrange(len(bank.merchants))]
+    # A web shop's own terminal: honest customers' terminals are `T…`, skimmed ones `TX…`.
+    terminal = f"TW{int(t) % 1_000_000:06d}"
+    details = {"terminal": terminal, "burst": f"CT{int(t * 1000)}"}
+    # Never a listed device or IP: the deny list would stop the burst before the terminal
+    # shows anything, and the scenario is there to measure what the terminal shows.
+    device = bank.attacker_devices[
+        rng.randrange(len(bank.listed_devices), len(bank.attacker_devices))
+    ]
+    ip = bank.attacker_ips[rng.randrange(len(bank.listed_ips), len(bank.attacker_ips))]
+    for victim in _stolen_cards(em, bank, c, rng.randint(15, 40)):
+        # A declined card is sometimes tried once more at once, with another amount.
+        for _ in range(rng.choice((1, 1, 1, 2))):
+            event_id = em.payment(
+                victim,
+                t,
+                amount=rng.uniform(0.5, 5.0),
+                channel="online",
+                txn_type="card",
+                auth="none",
+                merchant=merchant,
+                terminal=terminal,
+                device=device,
+                ip=ip,
+                scenario="card_testing_across_cards",
+                details=details,
+            )
+            delay = rng.uniform(7, 45) * DAY
+            label_payment(em, victim, event_id, t, fraud=True, source="chargeback", delay=delay)
+            t += rng.uniform(5, 30)
+
+
+def _stolen_cards(em: Emitter, bank: Bank, c: Customer, n: int) -> list[Customer]:
+    """`c` and other customers, `n` in all, each once (fewer only in a bank that small)."""
+    others = [i for i in em.rng.sample(range(bank.size), min(n, bank.size)) if i != c.index]
+    return [c, *(bank.customer(i) for i in others[: n - 1])]
 
 
 def _neighbour(em: Emitter, bank: Bank, city: int) -> Customer:

@@ -165,3 +165,23 @@ def test_a_jsonl_file_is_read_as_json_even_when_its_first_line_is_not_an_object(
     path.write_text('["P1", true]\n')
     with pytest.raises(TruthFormatError, match=r"line 1: Expected `object`, got `array`"):
         load_truth_rows(path)
+
+
+def test_a_burst_id_is_read_from_details_in_json_and_a_column_in_csv(tmp_path):
+    path = jsonl(
+        tmp_path,
+        [
+            {"event_id": "P1", "account_id": "A", "scenario": "card_testing_across_cards",
+             "is_fraud": True, "ts": T1, "details": {"terminal": "TW1", "burst": "CT1"}},
+            # Other scenarios' details, and details that are not an object, name no burst.
+            {"event_id": "P2", "account_id": "B", "scenario": "mule_network",
+             "is_fraud": True, "ts": T2, "details": {"role": "victim"}},
+            {"event_id": "P3", "is_fraud": False, "details": "checked by phone"},
+        ],
+    )  # fmt: skip
+    rows = load_truth_rows(path)
+    assert [r.burst for r in rows] == ["CT1", "", ""]
+    assert rows[0] == TruthRow("P1", "A", "card_testing_across_cards", True, T1, "CT1")
+    csv_path = tmp_path / "truth.csv"
+    csv_path.write_text("event_id,is_fraud,burst\nP1,1,CT1\nP2,1,\n")
+    assert [r.burst for r in load_truth_rows(csv_path)] == ["CT1", ""]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections import defaultdict
@@ -13,6 +14,7 @@ from riskflow.simulator.bank import Bank
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.emitter import Emitter
 from riskflow.simulator.scenarios import SCENARIOS
+from riskflow.simulator.scenarios.cards import card_testing_across_cards
 from riskflow.simulator.stream import generate_with_truth
 from riskflow.simulator.timefmt import Stamper
 
@@ -27,6 +29,7 @@ LABELS = {
     "credential_stuffing": ("customer_report", 48 * HOUR),
     "sim_swap": ("customer_report", 48 * HOUR),
     "card_testing": ("chargeback", 45 * DAY),
+    "card_testing_across_cards": ("chargeback", 45 * DAY),
     "compromised_terminal": ("chargeback", 45 * DAY),
     "large_night_transfer": ("customer_report", 72 * HOUR),
     "mule_payee": ("police", 7 * DAY),
@@ -98,7 +101,12 @@ def _incident_accounts(events: list[tuple[float, Any]], scenario: str) -> set[st
 def test_scenarios_start_no_earlier_than_called_and_keep_their_minimum_size():
     # The stream releases everything up to the clock before the next session,
     # so an event before the start would come out of order.
-    minimum = {"credential_stuffing": 30, "mule_network": 3, "compromised_terminal": 5}
+    minimum = {
+        "credential_stuffing": 30,
+        "mule_network": 3,
+        "compromised_terminal": 5,
+        "card_testing_across_cards": 15,
+    }
     bank = Bank(CONFIG)
     em = Emitter(random.Random(1))
     rng = random.Random(2)
@@ -107,6 +115,10 @@ def test_scenarios_start_no_earlier_than_called_and_keep_their_minimum_size():
             t = CONFIG.start.timestamp() + rng.uniform(0, CONFIG.days * DAY)
             scenario(em, bank, bank.customer(rng.randrange(bank.size)), t)
             events = [em.pop() for _ in range(len(em.heap))]
+            if not events:
+                # A customer away from home does not shop to dispute it: nothing is written.
+                assert name == "first_party", name
+                continue
             assert min(when for when, _ in events) >= t, name
             if name in minimum:
                 assert len(_incident_accounts(events, name)) >= minimum[name], name
@@ -228,6 +240,49 @@ def test_skimmed_cards_were_used_at_the_terminal_before_the_cash_out(stream):
     complete = [k for k, t in first.items() if t + 36 * HOUR + 10 * DAY + HOUR < END]
     assert complete
     assert all(len(victims[k]) >= 5 for k in complete)
+
+
+def test_cards_tested_across_one_shop_are_many_accounts_tried_seconds_apart_from_a_stranger():
+    bank = Bank(CONFIG)
+    em = Emitter(random.Random(3))
+    rng = random.Random(4)
+    listed = set(bank.listed_devices) | set(bank.listed_ips)
+    bursts = set()
+    sizes = []
+    for _ in range(40):
+        t = CONFIG.start.timestamp() + rng.uniform(0, CONFIG.days * DAY)
+        card_testing_across_cards(em, bank, bank.customer(rng.randrange(bank.size)), t)
+        released = [em.pop() for _ in range(len(em.heap))]
+        payments = [(when, p) for when, p in released if p.kind == "payment"]
+        labels = {p.body["event_id"]: (when, p) for when, p in released if p.kind == "feedback"}
+        bodies = [p.body for _, p in payments]
+        accounts = [b["account_id"] for b in bodies]
+        sizes.append(len(set(accounts)))
+        assert 15 <= len(set(accounts)) <= 40
+        assert all(accounts.count(a) <= 2 for a in accounts)
+        assert (
+            len({b["terminal_id"] for b in bodies}) == len({b["merchant_id"] for b in bodies}) == 1
+        )
+        assert all(0.5 <= b["amount"] <= 5.0 and b["txn_type"] == "card" for b in bodies)
+        times = [when for when, _ in payments]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(5 <= g <= 30 for g in gaps) and times[0] == t
+        for when, p in payments:
+            victim = bank.customer(int(p.key[1:]))
+            assert p.body["device_id"] not in victim.devices and p.body["ip"] != victim.home_ip
+            assert p.body["device_id"] not in listed and p.body["ip"] not in listed
+            truth = p.truth
+            assert truth is not None and truth["is_fraud"]
+            assert truth["scenario"] == "card_testing_across_cards"
+            assert truth["details"]["terminal"] == p.body["terminal_id"]
+            label_t, label = labels[p.body["event_id"]]
+            assert label.body["label"] == "fraud" and label.body["source"] == "chargeback"
+            assert 7 * DAY <= label_t - when <= 45 * DAY
+        assert len(labels) == len(payments)
+        assert len({p.truth["details"]["burst"] for _, p in payments}) == 1
+        bursts.add(payments[0][1].truth["details"]["burst"])
+    assert len(bursts) == 40, "every burst has its own id"
+    assert min(sizes) < 25 < max(sizes), "sizes vary across the range"
 
 
 def test_first_party_fraud_looks_like_the_customer_and_is_disputed_weeks_later(stream):
