@@ -2,7 +2,8 @@
 
 Inbound topics become `Raw` messages tagged with the contract they must meet
 (see `connectors.kafka_source`); outbound records carry their own topic so one
-producer, bytewax's Kafka sink, serves decisions, alerts and dead letters.
+producer per process serves decisions, alerts and dead letters, flushed once an epoch
+(see `connectors.kafka_sink`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import msgspec
-from bytewax.connectors.kafka import KafkaSink, KafkaSinkMessage
+from bytewax.connectors.kafka import KafkaSinkMessage
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from riskflow.connectors.kafka_client import ClientValue, client_config
+from riskflow.connectors.kafka_sink import EpochFlushedSink
 from riskflow.connectors.kafka_source import KafkaInbound
 from riskflow.connectors.reachable import wait_until
 from riskflow.contract import topics
@@ -123,9 +125,9 @@ def inbound_source(settings: KafkaSettings) -> KafkaInbound:
     )
 
 
-def outbound_sink(settings: KafkaSettings) -> KafkaSink:
+def outbound_sink(settings: KafkaSettings, process_id: int = 0) -> EpochFlushedSink:
     config = settings.client_config(_PRODUCER_DEFAULTS, settings.producer)
-    return KafkaSink(brokers(settings), None, add_config=config)
+    return EpochFlushedSink(config, process_id)
 
 
 def sink_message(topic: str, key: str, value: bytes) -> KafkaSinkMessage:

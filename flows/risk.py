@@ -32,6 +32,7 @@ from riskflow.connectors import kafka as kafka_io
 from riskflow.connectors.audit import AuditTrail, FileAudit, LogAudit, RedisAudit
 from riskflow.connectors.iterated import IteratedSource
 from riskflow.connectors.jsonl import file_sinks, replay_source
+from riskflow.connectors.kafka_sink import routing_key
 from riskflow.connectors.metrics import (
     ALERT_BUDGET,
     RulesetObserver,
@@ -516,8 +517,9 @@ def _published(settings: Settings) -> PublishedDecisions | None:
     return PublishedDecisions(client, conf.key_prefix, conf.published_ttl_s)
 
 
-def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
-    """The whole risk dataflow for one config."""
+def build_flow(settings: Settings, *, flow_id: str = "riskflow", process_id: int = 0) -> Dataflow:
+    """The whole risk dataflow for one config; `process_id`: this process's, when the flow
+    runs as several (`-i`), so each has its own Kafka producer."""
     flow = Dataflow(flow_id)
     ALERT_BUDGET.set(settings.policy.review_budget_per_branch_day or 0)
     raw = _input(flow, settings)
@@ -610,8 +612,8 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow") -> Dataflow:
             )
             for name, (stream, key, encode) in outputs.items()
         ]
-        out = op.merge("to_kafka", *messages)
-        op.output("kafka_out", out, kafka_io.outbound_sink(settings.kafka))
+        out = op.map("by_message_key", op.merge("to_kafka", *messages), routing_key)
+        op.output("kafka_out", out, kafka_io.outbound_sink(settings.kafka, process_id))
 
     if settings.redis is not None:
         op.output("redis_out", verdicts, RedisSink(settings.redis))

@@ -246,7 +246,7 @@ def run(
     except (KafkaRefused, MissingTopics, RedisRefused) as exc:
         _fail(str(exc))
     _run_with_summary(
-        build_flow(settings),
+        build_flow(settings, process_id=process_id or 0),
         settings,
         "riskflow",
         live=False,
