@@ -86,7 +86,12 @@ def build_models(settings: Settings) -> Models | None:
         feedback_source=_feedback_source(settings),
     )
     # A replay runs months in minutes: look for a newer snapshot before every event.
-    holder = partial(ModelHolder, store, check_interval_s=0.0 if replay else conf.check_interval_s)
+    holder = partial(
+        ModelHolder,
+        store,
+        check_interval_s=0.0 if replay else conf.check_interval_s,
+        background=not replay,
+    )
     scorer = ModelScorer(
         holder(config.champion),
         holder(config.challenger) if config.challenger else None,

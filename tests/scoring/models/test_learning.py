@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 from riskflow.contract.messages import Feedback
@@ -323,3 +325,31 @@ def test_a_learner_state_saved_as_a_pickle_by_an_earlier_version_still_restores(
     _, _, restored = setup(every_labels=100)
     restored.restore(pickle.dumps(learner.state))
     assert restored.state.champion.version == learner.state.champion.version
+
+
+def test_a_live_holder_loads_new_snapshots_in_its_own_thread_not_in_the_decision():
+    store, log, learner = setup(every_labels=40, challenger=None)
+    loaded_in: list[str] = []
+    since = store.since
+
+    def recording_since(name, as_of):
+        loaded_in.append(threading.current_thread().name)
+        return since(name, as_of)
+
+    store.since = recording_since  # type: ignore[method-assign]
+    holder = ModelHolder(store, check_interval_s=0.01, background=True)
+    rng = random.Random(6)
+    events = stream(80)
+    for event_id, at, fraud in events:
+        log_event(log, event_id, at, fraud, rng)
+    labels = [label(e, at + timedelta(hours=1), f) for e, at, f in events]
+    learner.on_batch(labels[:40])
+    late = labels[-1].ts.timestamp() + 1
+    assert holder.for_event(late).version == "champion-40"  # the first load, in line
+    learner.on_batch(labels[40:])
+    deadline = time.monotonic() + 5
+    while holder.for_event(late).version != "champion-80" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert holder.for_event(late).version == "champion-80"
+    assert loaded_in[0] == threading.current_thread().name
+    assert set(loaded_in[1:]) == {"models-champion"}
