@@ -14,6 +14,7 @@ from riskflow.flows.config import ConfigError, FileInput, ModelsSettings, Settin
 from riskflow.scoring.models.featurelog import FeatureLog, MemoryFeatureLog
 from riskflow.scoring.models.holder import ModelHolder
 from riskflow.scoring.models.learning import Learner, LearnerConfig
+from riskflow.scoring.models.refit_thread import fit_in_background
 from riskflow.scoring.models.scorer import ModelScorer
 from riskflow.scoring.models.signing import SigningKeyError, SnapshotSigner, read_keys
 from riskflow.scoring.models.store import MemoryModelStore, ModelStore
@@ -85,6 +86,8 @@ def build_models(settings: Settings) -> Models | None:
         counterparty_slots=conf.counterparty_slots if conf.counterparty_features else 0,
         feedback_source=_feedback_source(settings),
     )
+    # Live, a refit of the trees on a full window takes seconds: off the flow's thread.
+    fit_in_background(not replay)
     # A replay runs months in minutes: look for a newer snapshot before every event.
     holder = partial(
         ModelHolder,

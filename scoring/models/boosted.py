@@ -11,7 +11,10 @@ Refits run inside `learn_one` on a schedule of label counts: the first as soon a
 classes are present, then each time the labels since the last fit reach the size of
 that fit (doubling while the window is young), and at most `refit_every` labels apart.
 Training is single-threaded with LightGBM's deterministic mode, so a replay gives the
-same trees every time.
+same trees every time. In a live flow (`scoring.models.refit_thread`) a refit on a full
+window takes seconds: there it trains on a copy of the window in a thread (LightGBM leaves the
+interpreter while it works), the trees in hand score until the new ones are ready, and the
+flow never waits for a fit.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import hashlib
 import logging
 import math
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import lightgbm
 import msgspec
 import numpy as np
+
+from riskflow.scoring.models.refit_thread import refit_executor
 
 __all__ = ["BoostedState", "BoostedTrees", "TreeParams"]
 
@@ -125,6 +131,17 @@ def _booster(model: str) -> lightgbm.Booster:
     return found
 
 
+class _Fitted:
+    """A refit's result, made off the flow's thread in the background case."""
+
+    def __init__(self, booster: lightgbm.Booster, columns: int, labels: np.ndarray) -> None:
+        self.booster = booster
+        self.model = booster.model_to_string()
+        self.columns = columns
+        self.rows = int(labels.size)
+        self.frauds = int(labels.sum())
+
+
 class BoostedTrees:
     """`learn_one` / `predict_proba_one` over dict vectors, as River's classifiers."""
 
@@ -141,6 +158,7 @@ class BoostedTrees:
         self.failed_fits = 0
         self._booster: lightgbm.Booster | None = None
         self._columns = 0
+        self._pending: Future[_Fitted | None] | None = None
 
     def _row(self, x: dict[str, float], grow: bool) -> np.ndarray:
         if grow:
@@ -159,11 +177,12 @@ class BoostedTrees:
         return row
 
     def learn_one(self, x: dict[str, float], y: bool, w: float = 1.0) -> None:
+        self._adopt()
         self.window.add(self._row(x, grow=True), bool(y), float(w))
         self.seen += 1
         self.since_fit += 1
         self.frauds += bool(y)
-        if self._due():
+        if self._pending is None and self._due():
             self._fit()
 
     def _due(self) -> bool:
@@ -182,23 +201,41 @@ class BoostedTrees:
         rows, labels, weights = self.window.view()
         if labels.min() == labels.max():
             return  # one class in the window: nothing to separate yet
+        # Labels from here on count towards the next refit, however long this one takes.
+        self.since_fit = 0
+        executor = refit_executor()
+        if executor is not None:
+            copies = rows.copy(), labels.copy(), weights.copy()
+            self._pending = executor.submit(self._fitted, *copies)
+        else:
+            self._use(self._fitted(rows, labels, weights))
+
+    def _fitted(self, rows: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> _Fitted | None:
         try:
-            booster = self._train(rows, labels, weights)
+            return _Fitted(self._train(rows, labels, weights), rows.shape[1], labels)
         except (lightgbm.basic.LightGBMError, ValueError, MemoryError) as exc:
             # A failed refit must not stop the learner: the trees in hand keep scoring and
             # the next refit is tried a full interval later.
-            self.failed_fits += 1
-            self.since_fit = 0
             log.warning(
                 "boosted trees: refit on %d labels failed (%s)", labels.size, type(exc).__name__
             )
+            return None
+
+    def _adopt(self) -> None:
+        pending = self._pending
+        if pending is not None and pending.done():
+            self._pending = None
+            self._use(pending.result())
+
+    def _use(self, fitted: _Fitted | None) -> None:
+        if fitted is None:
+            self.failed_fits += 1
             return
-        self.model = booster.model_to_string()
-        self._booster = booster
-        self._columns = rows.shape[1]
-        self.fitted_rows = int(labels.size)
-        self.fitted_frauds = int(labels.sum())
-        self.since_fit = 0
+        self.model = fitted.model
+        self._booster = fitted.booster
+        self._columns = fitted.columns
+        self.fitted_rows = fitted.rows
+        self.fitted_frauds = fitted.frauds
 
     def _train(self, rows: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> lightgbm.Booster:
         p = self.params
@@ -220,6 +257,7 @@ class BoostedTrees:
         )
 
     def predict_proba_one(self, x: dict[str, float]) -> dict[bool, float]:
+        self._adopt()
         booster = self._booster
         if booster is None:
             return {False: 0.5, True: 0.5}

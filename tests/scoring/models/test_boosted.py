@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import random
+import time
 
 import msgspec
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from riskflow.scoring.models.boosted import BoostedState, BoostedTrees, TreeParams
 from riskflow.scoring.models.bundle import ModelBundle, Snapshot, SnapshotError
 from riskflow.scoring.models.learners import classifier
+from riskflow.scoring.models.refit_thread import fit_in_background
 from riskflow.scoring.models.snapshot import decode_classifier, encode_classifier
 
 
@@ -185,3 +187,28 @@ def test_non_finite_and_huge_inputs_and_endless_names_stay_bounded(recwarn):
     assert len(model.names) == 512 and model.window.filled == 2000 and model.model
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
     assert 0.0 <= model.predict_proba_one({"amount": 1e308})[True] <= 1.0
+
+
+def test_in_a_live_process_a_refit_runs_in_a_thread_and_its_trees_are_taken_up_when_ready():
+    params = TreeParams(first_fit=200, rounds=20)
+    r = random.Random(5)
+    stream = [_band(r) for _ in range(399)]  # one short of a second fit
+    first = BoostedTrees(params)  # in line: fitted at the 200th label
+    for x, y in stream[:200]:
+        first.learn_one(x, y)
+    assert first.fitted_rows == 200
+    fit_in_background(True)
+    try:
+        live = BoostedTrees(params)
+        for x, y in stream:
+            live.learn_one(x, y)
+        # Its fit was due at the 200th label too; the learner went on meanwhile.
+        assert live.seen == 399
+        while live._pending is not None and not live._pending.done():
+            time.sleep(0.01)
+        p = _p(live, 450.0)  # taken up here
+        assert live._pending is None and live.fitted_rows == 200 and live.since_fit == 199
+        # The same window as the in-line fit at that label: the same trees.
+        assert live.model == first.model and p == _p(first, 450.0)
+    finally:
+        fit_in_background(False)
