@@ -15,7 +15,8 @@ that runs one, between the account step and decide:
 
 - Inside a batch a key's events are taken in (event time, event_id) order, so the state
   sees the same sequence however the input was cut into batches, and a replay repeats.
-- The state is snapshotted as bytes (bytewax would otherwise deep-copy it every epoch).
+- The state is snapshotted as bytes (bytewax would otherwise deep-copy it every epoch);
+  without `snapshots` (no recovery store) nothing is written at an epoch's close.
 - A live run discards a key after `idle_expiry_s` of wall-clock time without events
   (bytewax's `notify_at`/`on_notify`, as the account step does). A replay has no wall
   clock worth trusting: there each state bounds itself by event time (its windows drop
@@ -41,7 +42,7 @@ from bytewax.operators import StatefulBatchLogic
 from riskflow.contract.messages import Login, Payment
 from riskflow.features.catalog import Features
 from riskflow.features.expiry import expired, expires_at
-from riskflow.features.operator import Featured
+from riskflow.features.operator import REBASE_AFTER, Featured
 
 __all__ = [
     "Entity",
@@ -124,11 +125,13 @@ class EntityLogic(StatefulBatchLogic[Featured | Notice, Featured, bytes], Generi
         idle_expiry_s: float = DAY,
         clock: Callable[[], float] = time.time,
         on_error: Callable[[str, str], None] = _ignore,
+        snapshots: bool = True,
     ) -> None:
         self.entity = entity
         self.state = state
         self._base = base
         self._since: list[Featured | Notice] = []
+        self._snapshots = snapshots
         self._live = live
         self._expiry_s = idle_expiry_s
         self._clock = clock
@@ -171,6 +174,8 @@ class EntityLogic(StatefulBatchLogic[Featured | Notice, Featured, bytes], Generi
             self._since.append(item)
             if extra is not None and isinstance(item, Featured):
                 out.append(_with(item, extra))
+        if len(self._since) >= REBASE_AFTER:
+            self._base, self._since = self.state.to_bytes(), []
         if self._live:
             self.active_at = self._clock()
         return out, StatefulBatchLogic.RETAIN
@@ -184,6 +189,8 @@ class EntityLogic(StatefulBatchLogic[Featured | Notice, Featured, bytes], Generi
         return [], StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:
+        if not self._snapshots:
+            return b""
         blob = self.state.to_bytes()
         self._base, self._since = blob, []
         return blob
@@ -196,19 +203,21 @@ def entity_logic(
     idle_expiry_s: float = DAY,
     clock: Callable[[], float] = time.time,
     on_error: Callable[[str, str], None] = _ignore,
+    snapshots: bool = True,
 ) -> Callable[[bytes | None], EntityLogic[S]]:
     """The stateful step's builder; `live` turns on the wall-clock idle expiry."""
 
     def build(snapshot: bytes | None) -> EntityLogic[S]:
-        state = entity.new() if snapshot is None else entity.load(snapshot)
+        state = entity.load(snapshot) if snapshot else entity.new()
         return EntityLogic(
             entity,
             state,
-            snapshot,
+            snapshot or None,
             live=live,
             idle_expiry_s=idle_expiry_s,
             clock=clock,
             on_error=on_error,
+            snapshots=snapshots,
         )
 
     return build
@@ -238,6 +247,7 @@ def entity_stage(
     idle_expiry_s: float = DAY,
     clock: Callable[[], float] = time.time,
     on_error: Callable[[str, str], None] = _ignore,
+    snapshots: bool = True,
 ) -> Stream[Featured]:
     """Each item with the entity's features added: from the state of its key, or neutral
     when its event has none."""
@@ -251,7 +261,12 @@ def entity_stage(
         "state",
         keyed,
         entity_logic(
-            entity, live=live, idle_expiry_s=idle_expiry_s, clock=clock, on_error=on_error
+            entity,
+            live=live,
+            idle_expiry_s=idle_expiry_s,
+            clock=clock,
+            on_error=on_error,
+            snapshots=snapshots,
         ),
     )
     around = op.map("neutral", split.falses, lambda pair: _with(pair[1], neutral()))

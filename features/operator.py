@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 import msgspec
 from bytewax.operators import StatefulBatchLogic
@@ -31,7 +32,14 @@ from riskflow.features.account import AccountState, FeatureConfig
 from riskflow.features.catalog import Features
 from riskflow.features.expiry import expired, expires_at
 
-__all__ = ["AccountLogic", "Duplicate", "Featured", "account_logic", "internal_dead_letter"]
+__all__ = [
+    "REBASE_AFTER",
+    "AccountLogic",
+    "Duplicate",
+    "Featured",
+    "account_logic",
+    "internal_dead_letter",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -114,14 +122,23 @@ def internal_dead_letter(
     )
 
 
+REBASE_AFTER: Final = 64
+"""Events a step keeps to rebuild a state after a failure before it writes the state down
+afresh: without snapshots there is no epoch to trim them."""
+
+
 class AccountLogic(StatefulBatchLogic[Envelope, Featured | Duplicate | DeadLetter, bytes]):
     """Keeps, besides the state, the state's last snapshot and the events absorbed since.
 
     A failed event rebuilds the state from those: no copy on the normal path (a copy per
     event would cost about half of what absorbing one does), and a snapshot is taken at
-    every epoch anyway, so the events kept are at most one epoch's worth for this account.
+    every epoch anyway, so the events kept are at most one epoch's worth for this account
+    (and never more than `REBASE_AFTER`: past that the state is written down afresh).
 
     With `live`, the account expires after `idle_expiry_days` of `clock` time without events.
+    Without `snapshots` (a flow with no recovery store) `snapshot` writes nothing: nobody
+    would ever read it, and writing every account touched in the epoch at its close was
+    the flow's longest pause.
     """
 
     def __init__(
@@ -131,10 +148,12 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | Duplicate | DeadLette
         *,
         live: bool = False,
         clock: Callable[[], float] = time.time,
+        snapshots: bool = True,
     ) -> None:
         self.state = state
         self._base = base
         self._since: list[Envelope] = []
+        self._snapshots = snapshots
         self._live = live
         self._clock = clock
         self._expiry_s = state.cfg.idle_expiry_days * 86400.0
@@ -190,6 +209,8 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | Duplicate | DeadLette
             self._since.append(envelope)
             if featured is not None:
                 out.append(featured)
+        if len(self._since) >= REBASE_AFTER:
+            self._base, self._since = self.state.to_bytes(), []
         if self._live:
             self.state.active_at = self._clock()
         return out, StatefulBatchLogic.RETAIN
@@ -203,6 +224,8 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | Duplicate | DeadLette
         return [], StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:
+        if not self._snapshots:
+            return b""
         # Immutable bytes: cheaper than the deep copy bytewax would otherwise need.
         blob = self.state.to_bytes()
         self._base, self._since = blob, []
@@ -210,14 +233,19 @@ class AccountLogic(StatefulBatchLogic[Envelope, Featured | Duplicate | DeadLette
 
 
 def account_logic(
-    cfg: FeatureConfig, *, live: bool = False, clock: Callable[[], float] = time.time
+    cfg: FeatureConfig,
+    *,
+    live: bool = False,
+    clock: Callable[[], float] = time.time,
+    snapshots: bool = True,
 ) -> Callable[[bytes | None], AccountLogic]:
-    """The account step's builder; `live` turns on the wall-clock idle expiry."""
+    """The account step's builder; `live` turns on the wall-clock idle expiry; without
+    `snapshots` (no recovery store) nothing is written at an epoch's close."""
 
     def build(snapshot: bytes | None) -> AccountLogic:
-        if snapshot is None:
-            return AccountLogic(AccountState(cfg), live=live, clock=clock)
+        if not snapshot:
+            return AccountLogic(AccountState(cfg), live=live, clock=clock, snapshots=snapshots)
         state = AccountState.from_bytes(snapshot, cfg)
-        return AccountLogic(state, snapshot, live=live, clock=clock)
+        return AccountLogic(state, snapshot, live=live, clock=clock, snapshots=snapshots)
 
     return build

@@ -140,6 +140,11 @@ def build_decider(settings: Settings, models: Models | None = None) -> Decider:
     )
 
 
+def _recovering(settings: Settings) -> bool:
+    """Whether keyed states are snapshotted at each epoch's close: only for a recovery store."""
+    return settings.recovery.directory is not None
+
+
 def _input(flow: Dataflow, settings: Settings) -> Stream[Raw]:
     source = settings.input
     if isinstance(source, KafkaInput):
@@ -229,6 +234,7 @@ def _with_neutral(neutral: Callable[[], Features]) -> Callable[[Featured], Featu
 def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stream[Featured]:
     """The cross-account entity stages, each adding its features to every event."""
     conf = settings.features
+    snapshots = _recovering(settings)
     by_ip = (
         entity_stage(
             "ip",
@@ -237,6 +243,7 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
             live=live,
             idle_expiry_s=conf.ip_idle_expiry_days * 86400.0,
             on_error=observe_entity_error,
+            snapshots=snapshots,
         )
         if conf.ip_stage
         else op.map("ip_off", flow_in, _with_neutral(ip_neutral))
@@ -250,6 +257,7 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
             live=live,
             idle_expiry_s=conf.ip_idle_expiry_days * 86400.0,
             on_error=observe_entity_error,
+            snapshots=snapshots,
         )
         if conf.device_stage
         else op.map("device_off", by_ip, _with_neutral(device_neutral))
@@ -264,6 +272,7 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
                 live=live,
                 idle_expiry_s=conf.payee_idle_expiry_days * 86400.0,
                 on_error=observe_entity_error,
+                snapshots=snapshots,
             )
     else:
         neutral = _with_neutral(lambda: {**payee_neutral(), **receiver_neutral()})
@@ -280,6 +289,7 @@ def _entities(flow_in: Stream[Featured], settings: Settings, live: bool) -> Stre
         live=live,
         idle_expiry_s=conf.terminal_idle_expiry_days * 86400.0,
         on_error=observe_entity_error,
+        snapshots=snapshots,
     )
 
 
@@ -528,7 +538,10 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow", process_id: int
     valid = op.branch("valid", parsed, _is_event)
     keyed = op.key_on("by_account", valid.trues, lambda env: env.event.account_id)
     live = isinstance(settings.input, KafkaInput)
-    featured = op.stateful_batch("features", keyed, account_logic(settings.features, live=live))
+    snapshots = _recovering(settings)
+    featured = op.stateful_batch(
+        "features", keyed, account_logic(settings.features, live=live, snapshots=snapshots)
+    )
     # The account step and decide each dead-letter an event they fail on and go on.
     absorbed = op.branch("absorbed", op.key_rm("unkey", featured), _is_featured)
     # A redelivered event_id goes around decide: its decision was made once already.
@@ -549,7 +562,7 @@ def build_flow(settings: Settings, *, flow_id: str = "riskflow", process_id: int
         op.key_on(
             "by_decision_account", op.merge("to_remember", verdicts, repeats.trues), _account_of
         ),
-        decision_memory(settings.features, live=live),
+        decision_memory(settings.features, live=live, snapshots=snapshots),
     )
     sent = op.branch("sent", op.key_rm("unkey_sent", remembered), _is_sent)
     dead = op.merge(

@@ -64,7 +64,9 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
         *,
         live: bool = False,
         clock: Callable[[], float] = time.time,
+        snapshots: bool = True,
     ) -> None:
+        self._snapshots = snapshots
         self._cap = cfg.decisions_kept_cap
         self._horizon_s = cfg.decisions_kept_days * _DAY
         self._live = live
@@ -74,7 +76,7 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
         self.pending: list[Duplicate] = []
         self._pending_since: float | None = None
         self._active_at: float | None = None
-        if snapshot is not None:
+        if snapshot:
             _, sent, self.pending, self._active_at = pickle.loads(snapshot)
             self.sent = {eid: (t, body) for eid, t, body in sent}
             self._newest = max((t for t, _ in self.sent.values()), default=float("-inf"))
@@ -187,6 +189,8 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
         return out, StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> bytes:
+        if not self._snapshots:  # no recovery store: nobody would read it
+            return b""
         sent = [(eid, t, body) for eid, (t, body) in self.sent.items()]
         return pickle.dumps(
             (_VERSION, sent, self.pending, self._active_at), protocol=pickle.HIGHEST_PROTOCOL
@@ -194,11 +198,15 @@ class DecisionMemory(StatefulBatchLogic[Verdict | Duplicate, SentDecision | Dead
 
 
 def decision_memory(
-    cfg: FeatureConfig, *, live: bool = False, clock: Callable[[], float] = time.time
+    cfg: FeatureConfig,
+    *,
+    live: bool = False,
+    clock: Callable[[], float] = time.time,
+    snapshots: bool = True,
 ) -> Callable[[bytes | None], DecisionMemory]:
     """The builder of the step that re-emits a redelivered event's decision."""
 
     def build(snapshot: bytes | None) -> DecisionMemory:
-        return DecisionMemory(cfg, snapshot, live=live, clock=clock)
+        return DecisionMemory(cfg, snapshot, live=live, clock=clock, snapshots=snapshots)
 
     return build

@@ -7,7 +7,7 @@ import pytest
 from riskflow.contract.messages import DeadLetter, Feedback, Login
 from riskflow.contract.parse import Envelope
 from riskflow.features.account import AccountState, FeatureConfig
-from riskflow.features.operator import AccountLogic, Featured, account_logic
+from riskflow.features.operator import REBASE_AFTER, AccountLogic, Featured, account_logic
 from tests.features.envelopes import T0, pay
 
 
@@ -90,3 +90,23 @@ def test_logins_and_labels_that_fail_are_isolated_too(monkeypatch):
     out = run(logic, [[Envelope(login, 0.0), Envelope(label, 0.0), pay("P1", 1, 10.0)]])
     assert [type(x) for x in out] == [DeadLetter, DeadLetter, Featured]
     assert all("ZeroDivisionError" in x.error for x in out[:2])
+
+
+def test_without_snapshots_the_events_kept_to_rebuild_stay_bounded_and_a_failure_still_rebuilds(
+    failing_on,
+):
+    # No recovery store: the epoch's close writes nothing, so the step writes its state
+    # down itself every REBASE_AFTER events; a failure after that rebuilds from there.
+    events = [pay(f"P{i}", i, 10.0 + i) for i in range(REBASE_AFTER + 6)]
+    poison, after = pay("PX", len(events), 666.0), pay("PY", len(events) + 1, 20.0)
+    clean = run(account_logic(FeatureConfig())(None), [events, [after]])
+
+    failing_on(666.0)
+    logic = account_logic(FeatureConfig(), snapshots=False)(None)
+    run(logic, [[e] for e in events])
+    assert logic.snapshot() == b""
+    assert len(logic._since) == len(events) - REBASE_AFTER  # the rest is in the base
+    out = run(logic, [[poison, after]])
+    assert sum(isinstance(x, DeadLetter) for x in out) == 1
+    assert features_of(out, "PY") == features_of(clean, "PY")
+    assert "POISON" not in logic.state.payees.seen
