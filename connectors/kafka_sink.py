@@ -17,6 +17,7 @@ key keep their order.
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 from zlib import adler32
 
@@ -24,7 +25,7 @@ from bytewax.connectors.kafka import KafkaSinkMessage
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 from confluent_kafka import KafkaError, Message, Producer
 
-__all__ = ["DeliveryFailed", "EpochFlushedSink", "routing_key"]
+__all__ = ["DeliveryFailed", "EpochFlushedSink", "flush_open", "routing_key"]
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,24 @@ def routing_key(message: Out) -> tuple[str, Out]:
     return (key.decode("utf-8", "replace") if key else "", message)
 
 
+_OPEN: weakref.WeakSet[_Partition] = weakref.WeakSet()
+"""This process's sink partitions, for `flush_open` when the flow is stopped."""
+
+
+def flush_open(timeout_s: float = 10.0) -> int:
+    """Send what the producers still hold once the flow has stopped (Ctrl-C, SIGTERM: bytewax
+    closes no partition then); the number of messages still unsent after `timeout_s`."""
+    return sum(part.flush(timeout_s) for part in list(_OPEN))
+
+
 class _Partition(StatefulSinkPartition[Out, None]):
     def __init__(self, producer: Producer) -> None:
         self._producer = producer
         self._failed: list[str] = []
+        _OPEN.add(self)
+
+    def flush(self, timeout_s: float) -> int:
+        return int(self._producer.flush(timeout_s))
 
     def _delivered(self, err: KafkaError | None, _msg: Message) -> None:
         if err is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ from riskflow.connectors.kafka import (
     prepare_topics,
     wait_for_kafka,
 )
+from riskflow.connectors.kafka_sink import flush_open
 from riskflow.connectors.reachable import wait_until
 from riskflow.connectors.redis_client import RedisSettings, redis_client, redis_username
 from riskflow.contract.masking import mask_id
@@ -55,6 +57,8 @@ class FlowCrashed(RuntimeError):
     """A step of the flow raised where nothing caught it; the message is one line that
     names the step and the exception's type, and the key it was on only masked."""
 
+
+_log = logging.getLogger(__name__)
 
 # bytewax's own words: `(src/operators.rs:786:50): error calling ... in step "s" for key "k"`.
 _RUST_PLACE = re.compile(r"^\([^)]*\.rs:\d+(?::\d+)?\):\s*")
@@ -336,6 +340,10 @@ def run_flow(
                 raise FlowCrashed(crash_line(exc)) from None
             raise KeyboardInterrupt from None
         finally:
+            # Decisions handed to Kafka but not yet sent when the flow was stopped go now.
+            unsent = flush_open()
+            if unsent:
+                _log.error("kafka out: %d messages could not be sent before exit", unsent)
             _MUFFLE.stop()
 
 
