@@ -1,9 +1,10 @@
 """Two processes decide as one: the per-branch alert budget is keyed state, not a copy per
 process (acceptance 2 of the cross-account issue, for the budget; docs/architecture.md).
 
-The cross-account entity stages are off here: a stage keyed by IP or payee receives one key's
-events from both processes' account steps, and bytewax runs the open epoch's items as they
-come, so their interleaving (and a few features) can differ from one run to the next.
+The cross-account entity stages are off here: a stage keyed by IP, device, payee or terminal
+receives one key's events from both processes' account steps, and bytewax runs the open
+epoch's items as they come, so their interleaving (and a few features) can differ from one
+run to the next (the simulator's bursts of cards tried at one terminal made that visible).
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ def _config(tmp: Path, sim: Path, name: str) -> Path:
                 # A tight budget, so that budgeting half a branch would show.
                 "policy": {"review_budget_per_branch_day": 1},
                 "models": {"enabled": False},
-                "features": {"ip_stage": False, "payee_stage": False},
+                "features": {
+                    "ip_stage": False,
+                    "device_stage": False,
+                    "payee_stage": False,
+                    "terminal_stage": False,
+                },
                 "metrics": {"port": 0},
             }
         )
