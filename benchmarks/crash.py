@@ -11,8 +11,11 @@ run (fresh topics, fresh Redis prefix, no kills), and the books compare the two:
 - every payment and login decided at least once, or dead-lettered (0 lost);
 - every decision published more than once byte-identical to its first copy;
 - for every account whose Redis record has the same history digest in both runs (the
-  same payments, logins and labels absorbed in the same order), its features in Redis
-  equal the clean run's (a window counted twice would differ);
+  same payments, logins and labels absorbed in the same order), its own features in Redis
+  equal the clean run's (a window counted twice would differ). The features of the
+  cross-account stages (per IP, device, payee, terminal) are reported, not compared: they
+  also count other accounts' events, and which of those a stage reads first after a
+  restart is up to the consumer;
 - each restarted process's decisions by model version: models come back from Redis.
 """
 
@@ -42,6 +45,7 @@ from riskflow.connectors.kafka_client import ClientSection, client_config
 from riskflow.connectors.models_redis import RedisModelStore
 from riskflow.connectors.redis_client import RedisSettings, redis_client
 from riskflow.connectors.redis_store import account_key
+from riskflow.features.catalog import entity_of
 from riskflow.scoring.models.signing import SnapshotSigner
 from riskflow.simulator.config import SimConfig
 from riskflow.simulator.emitter import SimRecord
@@ -506,6 +510,7 @@ def bench_crash(
     compared = equal = excluded = 0
     different: list[str] = []
     fields: Counter[str] = Counter()
+    cross_fields: Counter[str] = Counter()
     examples: dict[str, dict[str, tuple[Any, Any]]] = {}
     for account in sorted(set(inputs.values())):
         mine, theirs = (
@@ -522,13 +527,16 @@ def bench_crash(
             excluded += 1
             continue
         compared += 1
-        if mine[1] == theirs[1]:
-            equal += 1
-            continue
-        different.append(account)
         differ = sorted(
             k for k in set(mine[1]) | set(theirs[1]) if mine[1].get(k) != theirs[1].get(k)
         )
+        crossed = [k for k in differ if entity_of(k) != "account"]
+        cross_fields.update(crossed)
+        differ = [k for k in differ if entity_of(k) == "account"]
+        if not differ:
+            equal += 1
+            continue
+        different.append(account)
         fields.update(differ)
         if len(examples) < 3:
             examples[account] = {k: (mine[1].get(k), theirs[1].get(k)) for k in differ}
@@ -565,6 +573,7 @@ def bench_crash(
         "accounts_different": len(different),
         "accounts_other_history": excluded,
         "features_that_differ": dict(fields.most_common()),
+        "cross_account_features_that_differ": dict(cross_fields.most_common()),
         "different_examples (crash, clean)": examples,
         "rules_only_crash_run": sum(1 for _, d in crash_made if d.model_version == "rules-only"),
         "rules_only_clean_run": sum(1 for _, d in clean_made if d.model_version == "rules-only"),
