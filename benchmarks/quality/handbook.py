@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
@@ -406,6 +406,9 @@ class HandbookQuality:
     missing: int
     """Test transactions with no score: counted as score 0."""
     card_precision_per_day: tuple[float, ...] = ()
+    scenario_roc_auc: dict[int, float] = field(default_factory=dict)
+    """Per handbook scenario (1 large amounts, 2 compromised terminals, 3 compromised
+    cards): ROC AUC of that scenario's test frauds against the legitimate test payments."""
 
 
 def _ranking_curve(
@@ -512,6 +515,13 @@ def evaluate(
     score = np.asarray([0.0 if s is None else s for s in found], dtype=np.float64)
     labels = tx.fraud[rows]
     per_day = _card_precision_top_k(tx.day[rows], tx.customer[rows], score, labels, top_k)
+    kinds = tx.scenario[rows]
+    legit = ~labels
+    by_scenario: dict[int, float] = {}
+    for kind in sorted(set(kinds[labels].tolist())):
+        mine = labels & (kinds == kind)
+        keep = mine | legit
+        by_scenario[int(kind)] = _roc_auc(score[keep], mine[keep])
     return HandbookQuality(
         roc_auc=_roc_auc(score, labels),
         average_precision=_average_precision(score, labels),
@@ -520,4 +530,5 @@ def evaluate(
         test_frauds=int(labels.sum()),
         missing=missing,
         card_precision_per_day=per_day,
+        scenario_roc_auc=by_scenario,
     )

@@ -33,6 +33,9 @@ from riskflow.flows.risk import build_flow
 __all__ = ["bench_bank", "bench_handbook", "bench_ulb", "replay", "scores_of"]
 
 
+_HANDBOOK_SCENARIOS = {1: "large_amount", 2: "compromised_terminal", 3: "compromised_card"}
+
+
 class _Decision(msgspec.Struct):
     event_id: str
     event_type: str
@@ -141,6 +144,10 @@ def bench_handbook(
         "roc_auc": round(quality.roc_auc, 4),
         "average_precision": round(quality.average_precision, 4),
         "card_precision_at_100": round(quality.card_precision_at_k, 4),
+        # Issue #13's bar for the compromised terminals (scenario 2): AUC >= 0.85.
+        "roc_auc_by_scenario": {
+            _HANDBOOK_SCENARIOS[k]: round(v, 4) for k, v in quality.scenario_roc_auc.items()
+        },
         "missing": quality.missing,
         **_volume(actions),
         "anchor": (

@@ -322,6 +322,17 @@ def test_evaluate_on_hand_computed_values() -> None:
     assert q.card_precision_at_k == pytest.approx(0.75)
 
 
+def test_evaluate_ranks_each_scenarios_frauds_against_the_legitimate() -> None:
+    rows = [r[:4] for r in EVAL_ROWS]
+    tx = _synthetic(rows, "2018-07-25")
+    # C's two test frauds came from a compromised terminal (2), B's and E's from a card (3).
+    tx.scenario[[i for i, r in enumerate(rows) if r[1] == 2]] = 2
+    scores = {f"hb-{i}": r[4] for i, r in enumerate(EVAL_ROWS) if r[4] is not None}
+    q = evaluate(scores, tx, train_start="2018-07-25", delta_train=2, delta_delay=1, delta_test=2)
+    # C's .7 and .9 beat legit .6 .5 0 every time; B's .8 beats all three, E's .6 ties one.
+    assert q.scenario_roc_auc == {2: pytest.approx(1.0), 3: pytest.approx(5.5 / 6)}
+
+
 def test_evaluate_counts_a_week_with_no_scores() -> None:
     tx = _synthetic([r[:4] for r in EVAL_ROWS], "2018-07-25")
     q = evaluate({}, tx, train_start="2018-07-25", delta_train=2, delta_delay=1, delta_test=2)
