@@ -76,7 +76,12 @@ def _collect(
 
 
 def _one_rate(
-    bootstrap: str, rate: float, seconds: float, customers: int, client: ClientSection | None
+    bootstrap: str,
+    rate: float,
+    seconds: float,
+    customers: int,
+    client: ClientSection | None,
+    passthrough: bool = False,
 ) -> dict[str, Any]:
     tag = f"bench-{int(rate)}-{uuid.uuid4().hex[:6]}"
     names = ("payments", "logins", "feedback", "decisions", "alerts", "deadletter")
@@ -117,8 +122,13 @@ def _one_rate(
         env = {
             k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")
         }
+        command = (
+            ["-m", "riskflow.benchmarks.passthrough", str(config)]
+            if passthrough
+            else ["-m", "riskflow", "run", "--config", str(config)]
+        )
         flow = subprocess.Popen(
-            [sys.executable, "-m", "riskflow", "run", "--config", str(config)],
+            [sys.executable, *command],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=flow_log,
@@ -183,6 +193,7 @@ def _one_rate(
             flow_ms.append(d.latency_ms)
     return {
         "benchmark": "kafka",
+        "flow": "passthrough" if passthrough else "riskflow",
         "offered_rate": rate,
         "achieved_rate": round(achieved),
         "seconds": seconds,
@@ -206,6 +217,22 @@ def bench_kafka(
     seconds: float = 20.0,
     customers: int = 5000,
     client: ClientSection | None = None,
+    baseline: bool = False,
 ) -> list[dict[str, Any]]:
-    """`client` is the `kafka.client` section, given as is to the flow it starts."""
-    return [_one_rate(bootstrap, rate, seconds, customers, client) for rate in rates]
+    """`client` is the `kafka.client` section, given as is to the flow it starts.
+
+    `baseline`: at each rate the pass-through flow (`benchmarks/passthrough.py`: the same
+    Kafka source and sink, no features, rules or models) is measured first, and riskflow's
+    row carries its p50 and p99 as multiples of the pass-through's.
+    """
+    rows: list[dict[str, Any]] = []
+    for rate in rates:
+        floor = _one_rate(bootstrap, rate, seconds, customers, client, True) if baseline else None
+        row = _one_rate(bootstrap, rate, seconds, customers, client)
+        if floor is not None:
+            rows.append(floor)
+            for q in ("e2e_p50_ms", "e2e_p99_ms"):
+                base = floor[q]
+                row[f"{q[:-3]}_vs_passthrough"] = round(row[q] / base, 1) if base > 0 else None
+        rows.append(row)
+    return rows

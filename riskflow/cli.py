@@ -490,6 +490,10 @@ def bench_kafka_cmd(
     seconds: Annotated[float, typer.Option(help="Seconds per load.")] = 20.0,
     json_out: Annotated[Path | None, typer.Option(help="Also write JSON here.")] = None,
     config: KafkaConfigOpt = None,
+    baseline: Annotated[
+        bool,
+        typer.Option(help="Also measure a pass-through flow (Kafka in, allow out) at each rate."),
+    ] = False,
 ) -> None:
     """End-to-end latency through real Kafka at fixed offered loads."""
     import os
@@ -500,7 +504,8 @@ def bench_kafka_cmd(
     if not server:
         raise typer.BadParameter("give --bootstrap or set KAFKA_BOOTSTRAP_SERVERS")
     loads = tuple(float(r) for r in rates.split(","))
-    _report(bench_kafka(server, loads, seconds, client=_kafka_client(config)), json_out)
+    rows = bench_kafka(server, loads, seconds, client=_kafka_client(config), baseline=baseline)
+    _report(rows, json_out)
 
 
 @bench_app.command("state")
