@@ -132,6 +132,9 @@ class ModelsSettings(_Strict, frozen=True):
     feature_log_ttl_days: float = 60.0
     feature_log_cap: int = 2_000_000
     """memory backend: most decisions whose features are kept."""
+    feature_log_in_memory: int = 50_000
+    """memory backend: the newest of them held in memory; older ones wait for their label
+    in a temporary file on disk (a replay with a week of label delay logs millions)."""
     signing_key_env: str | None = None
     """redis backend: the environment variable holding the key(s) that sign and verify model
     snapshots (whitespace-separated, at least 32 bytes each; the first signs)."""

@@ -11,12 +11,13 @@ from pathlib import Path
 from riskflow.connectors.redis_client import redis_client
 from riskflow.contract import topics
 from riskflow.flows.config import ConfigError, FileInput, ModelsSettings, Settings, SimulatorInput
-from riskflow.scoring.models.featurelog import FeatureLog, MemoryFeatureLog
+from riskflow.scoring.models.featurelog import FeatureLog
 from riskflow.scoring.models.holder import ModelHolder
 from riskflow.scoring.models.learning import Learner, LearnerConfig
 from riskflow.scoring.models.refit_thread import fit_in_background
 from riskflow.scoring.models.scorer import ModelScorer
 from riskflow.scoring.models.signing import SigningKeyError, SnapshotSigner, read_keys
+from riskflow.scoring.models.spilled_log import SpilledFeatureLog
 from riskflow.scoring.models.store import MemoryModelStore, ModelStore
 
 __all__ = ["Models", "build_models", "snapshot_signer"]
@@ -69,7 +70,8 @@ def build_models(settings: Settings) -> Models | None:
         store = RedisModelStore(client, prefix, signer=snapshot_signer(conf))
         log = RedisFeatureLog(client, prefix, ttl_s=int(conf.feature_log_ttl_days * 86400))
     else:
-        store, log = MemoryModelStore(), MemoryFeatureLog(conf.feature_log_cap)
+        store = MemoryModelStore()
+        log = SpilledFeatureLog(conf.feature_log_cap, hot=conf.feature_log_in_memory)
     replay = isinstance(settings.input, FileInput | SimulatorInput)
     config = LearnerConfig(
         every_labels=conf.every_labels,
