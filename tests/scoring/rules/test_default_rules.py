@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from riskflow.contract.messages import Payment
 from riskflow.features.catalog import FEATURES, defaults
+from riskflow.features.payee import PayeeState
 from riskflow.scoring.rules.expr import names_in
 from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
 
@@ -220,3 +224,28 @@ def test_fan_in_payee_is_quiet_on_a_payee_the_account_already_pays_or_one_other_
         assert "fan_in_payee" not in fired, miss
     login = {h.rule_id for h in RULES.evaluate(defaults() | FAN_IN, "login")}
     assert "fan_in_payee" not in login  # payments only
+
+
+def _transfer(account: str, minutes: float, payee: str, amount: float) -> Payment:
+    return Payment(
+        event_id=f"P-{account}-{minutes}",
+        ts=datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(minutes=minutes),
+        account_id=account,
+        amount=amount,
+        channel="mobile",
+        txn_type="transfer",
+        payee_account=payee,
+    )
+
+
+def test_fan_in_payee_fires_on_the_payee_stages_view_of_a_second_victim_not_the_first():
+    mule = PayeeState()
+
+    def fired(victim: Payment) -> bool:
+        features = defaults() | PAY | {"is_new_payee": True} | mule.observe(victim)
+        return "fan_in_payee" in {h.rule_id for h in RULES.evaluate(features, "payment")}
+
+    # The first victim's transfer to a fresh mule is a new payee like any other.
+    assert not fired(_transfer("V1", 0, "MULE", 2000.0))
+    mule.notice(_transfer("MULE", 40, "OUTSIDE", 1700.0))  # paid on within the hour
+    assert fired(_transfer("V2", 300, "MULE", 1500.0))
