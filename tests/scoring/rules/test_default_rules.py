@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from riskflow.contract.messages import Payment
 from riskflow.features.catalog import FEATURES, defaults
+from riskflow.features.payee import PayeeState
 from riskflow.scoring.rules.expr import names_in
 from riskflow.scoring.rules.ruleset import DEFAULT_RULESET_PATH, load_ruleset
 
@@ -27,6 +31,13 @@ NIGHT = PAY | {
     "amount_ratio_to_max": 2.0,
 }
 TRAVEL = {"travel_km": 1100.0, "travel_kmh": 1100.0}
+FAN_IN = PAY | {
+    "is_new_payee": True,
+    "payee_new_sender": True,
+    "payee_senders_24h": 1,
+    "payee_senders_7d": 1,
+    "payee_forwarded_share_24h": 0.85,
+}
 CNP = PAY | {
     "txn_type": "card",
     "auth_method": "password",
@@ -73,6 +84,7 @@ CASES = {
         LOGIN | {"device_accounts_1h": 5, "device_failures_elsewhere_1h": 3},
         {"device_accounts_1h": 4},
     ),
+    "fan_in_payee": ("payment", FAN_IN, {"payee_forwarded_share_24h": 0.29}),
     "card_testing": (
         "payment",
         PAY | {"txn_type": "card", "small_card_count_5m": 5},
@@ -188,3 +200,52 @@ def test_card_testing_across_cards_ignores_an_ordinary_amount_at_a_busy_shop():
 
     assert "card_testing_across_cards" in fired(2.0)
     assert "card_testing_across_cards" not in fired(45.0)  # a shopper at a busy shop
+
+
+def test_fan_in_payee_fires_on_a_payee_several_accounts_started_paying():
+    # Two other senders in the week are a fan-in even before the payee paid anything on
+    # (an outside account, or a mule that has not yet forwarded).
+    week = FAN_IN | {"payee_senders_24h": 0, "payee_senders_7d": 2}
+    week["payee_forwarded_share_24h"] = 0.0
+    assert "fan_in_payee" in {h.rule_id for h in RULES.evaluate(defaults() | week, "payment")}
+
+
+def test_fan_in_payee_is_quiet_on_a_payee_the_account_already_pays_or_one_other_sender():
+    for miss in (
+        {"is_new_payee": False},  # the customer's own landlord, also paid by others
+        {"payee_new_sender": False},
+        {"txn_type": "bill"},
+        # One other sender and nothing paid on: a shared payee, no pattern yet.
+        {"payee_forwarded_share_24h": 0.0},
+        # What was paid on was received more than a day ago, by one other sender.
+        {"payee_senders_24h": 0},
+    ):
+        fired = {h.rule_id for h in RULES.evaluate(defaults() | FAN_IN | miss, "payment")}
+        assert "fan_in_payee" not in fired, miss
+    login = {h.rule_id for h in RULES.evaluate(defaults() | FAN_IN, "login")}
+    assert "fan_in_payee" not in login  # payments only
+
+
+def _transfer(account: str, minutes: float, payee: str, amount: float) -> Payment:
+    return Payment(
+        event_id=f"P-{account}-{minutes}",
+        ts=datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(minutes=minutes),
+        account_id=account,
+        amount=amount,
+        channel="mobile",
+        txn_type="transfer",
+        payee_account=payee,
+    )
+
+
+def test_fan_in_payee_fires_on_the_payee_stages_view_of_a_second_victim_not_the_first():
+    mule = PayeeState()
+
+    def fired(victim: Payment) -> bool:
+        features = defaults() | PAY | {"is_new_payee": True} | mule.observe(victim)
+        return "fan_in_payee" in {h.rule_id for h in RULES.evaluate(features, "payment")}
+
+    # The first victim's transfer to a fresh mule is a new payee like any other.
+    assert not fired(_transfer("V1", 0, "MULE", 2000.0))
+    mule.notice(_transfer("MULE", 40, "OUTSIDE", 1700.0))  # paid on within the hour
+    assert fired(_transfer("V2", 300, "MULE", 1500.0))

@@ -517,7 +517,7 @@ def test_yaml_of_any_depth_loads_or_is_refused(depth, kind):
 
 def test_the_default_ruleset_still_loads_within_every_bound():
     rs = load_ruleset(DEFAULT_RULESET_PATH)
-    assert len(rs.rules) == 24  # device_failures_across_accounts, card_testing_across_cards
+    assert len(rs.rules) == 25  # device_failures_across_accounts, ..., fan_in_payee
     assert sum(r.nodes for r in rs.rules) <= MAX_RULESET_NODES
     assert all(0 < r.nodes <= MAX_NODES for r in rs.rules)
 
