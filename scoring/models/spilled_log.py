@@ -11,6 +11,7 @@ oldest first-logged records are the ones evicted past `cap`.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import tempfile
 from collections import OrderedDict
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Final
 
 __all__ = ["SpilledFeatureLog"]
+
+_log = logging.getLogger(__name__)
 
 _QUERY_CHUNK: Final = 500
 """Event ids per `IN (...)` query: well under SQLite's bound on parameters."""
@@ -45,6 +48,13 @@ class SpilledFeatureLog:
             "CREATE TABLE log (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, blob BLOB NOT NULL)"
         )
         self._db = db
+        self.dropped = 0
+        """Records lost because the file failed (disk full, I/O error): their labels will
+        find no features and be dead-lettered as unmatched, as past the cap."""
+
+    def _failed(self, exc: sqlite3.Error, what: str) -> None:
+        if not self.dropped:
+            _log.error("feature log on disk: %s failed (%s); such records are dropped", what, exc)
 
     def __len__(self) -> int:
         return len(self._hot) + self._cold
@@ -62,14 +72,17 @@ class SpilledFeatureLog:
         hot = self._hot
         batch = list(records)
         if self._cold:
-            again = self._cold_ids([e for e, _ in batch if e not in hot])
-            if again:
-                # Logged before and already on disk: newer bytes, first position kept.
-                self._db.executemany(
-                    "UPDATE log SET blob = ? WHERE event_id = ?",
-                    [(blob, e) for e, blob in batch if e in again],
-                )
-                batch = [(e, blob) for e, blob in batch if e not in again]
+            try:
+                again = self._cold_ids([e for e, _ in batch if e not in hot])
+                if again:
+                    # Logged before and already on disk: newer bytes, first position kept.
+                    self._db.executemany(
+                        "UPDATE log SET blob = ? WHERE event_id = ?",
+                        [(blob, e) for e, blob in batch if e in again],
+                    )
+                    batch = [(e, blob) for e, blob in batch if e not in again]
+            except sqlite3.Error as exc:
+                self._failed(exc, "an update")
         for event_id, blob in batch:
             hot[event_id] = blob
         self._spill()
@@ -81,9 +94,19 @@ class SpilledFeatureLog:
             return
         hot = self._hot
         moved = [hot.popitem(last=False) for _ in range(over)]
-        self._db.execute("BEGIN")
-        self._db.executemany("INSERT INTO log (event_id, blob) VALUES (?, ?)", moved)
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO log (event_id, blob) VALUES (?, ?)", moved)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._failed(exc, "a write")
+            self.dropped += over
+            try:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # a broken connection: nothing to roll back on it
+            return
         self._cold += over
 
     def _evict(self) -> None:
@@ -93,10 +116,13 @@ class SpilledFeatureLog:
         # Everything on disk was first logged before everything in memory.
         gone = min(over, self._cold)
         if gone:
-            self._db.execute(
-                "DELETE FROM log WHERE seq IN (SELECT seq FROM log ORDER BY seq LIMIT ?)",
-                (gone,),
-            )
+            try:
+                self._db.execute(
+                    "DELETE FROM log WHERE seq IN (SELECT seq FROM log ORDER BY seq LIMIT ?)",
+                    (gone,),
+                )
+            except sqlite3.Error as exc:
+                self._failed(exc, "an eviction")
             self._cold -= gone
         for _ in range(over - gone):
             self._hot.popitem(last=False)
@@ -107,13 +133,16 @@ class SpilledFeatureLog:
         missing = [e for e, blob in zip(event_ids, out, strict=True) if blob is None]
         if missing and self._cold:
             found: dict[str, bytes] = {}
-            for i in range(0, len(missing), _QUERY_CHUNK):
-                chunk = missing[i : i + _QUERY_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT event_id, blob FROM log WHERE event_id IN ({marks})", chunk
-                )
-                found.update(rows)
+            try:
+                for i in range(0, len(missing), _QUERY_CHUNK):
+                    chunk = missing[i : i + _QUERY_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        f"SELECT event_id, blob FROM log WHERE event_id IN ({marks})", chunk
+                    )
+                    found.update(rows)
+            except sqlite3.Error as exc:
+                self._failed(exc, "a read")
             out = [
                 found.get(e) if blob is None else blob
                 for e, blob in zip(event_ids, out, strict=True)

@@ -57,3 +57,15 @@ def test_an_event_logged_again_on_disk_takes_the_new_bytes_and_keeps_its_place()
     log.put_many([("d", b"4")])  # over the cap: the first logged goes, new bytes or not
     assert log.get_many(["a", "b", "c", "d"]) == [None, b"2", b"3", b"4"]
     log.close()
+
+
+def test_a_failing_file_drops_what_it_cannot_hold_and_never_raises(caplog) -> None:
+    log = SpilledFeatureLog(100, hot=2)
+    log.put_many([("a", b"1"), ("b", b"2"), ("c", b"3")])  # "a" is on disk
+    log._db.close()  # from here every statement fails, as on a full or broken disk
+    log.put_many([("a", b"again"), ("d", b"4"), ("e", b"5")])
+    # The newest two stay in memory; the three older could not be written, nor "a" read.
+    assert log.get_many(["a", "b", "c", "d", "e", "zz"]) == [None, None, None, b"4", b"5", None]
+    assert log.dropped == 3
+    assert "feature log on disk" in caplog.text
+    log.close()
